@@ -1,0 +1,1 @@
+"""CEL rules: engines behind one interface, rule files compiled once at start-up."""

@@ -1,0 +1,260 @@
+"""CEL rules as data: loading ``rules/*.yaml``, compiling once, evaluating per object.
+
+A rule file holds one rule per YAML document::
+
+    id: single-unnamed              # unique; what users override actions by
+    policy: upstream                # upstream | strict | all
+    action: deny                    # deny | warn | audit
+    reason: FieldValueDuplicate     # a Kubernetes cause type
+    scope: entry                    # list: one bool; entry: one bool per entry
+    variables:                      # optional, evaluated in order as variables.<name>
+      - name: keys
+        expression: self.map(x, ...)
+    expression: self.map(x, ...)    # `self` is the hostInterfaces list (escaped field names)
+    groupBy: self.map(x, ...)       # optional, entry scope: failing entries with one key
+                                    # become one violation naming them all
+    fieldPath: .name                # relative to the entry (entry scope) or the list
+    message: "{entries} are ..."    # placeholders: entries, interface, entry, name, version
+
+Field names are escaped as the Kubernetes API server escapes them for CEL:
+``namespace`` is ``__namespace__``, ``package`` is ``__package__``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from webhook.cel.engines import CelCompileError, CelEvalError, Engine, Program
+from webhook.errors import RuleLoadError
+from webhook.model import HostInterface, Workload
+from webhook.runtime.wit import display
+from webhook.violations import Action, Policy, Reason, Violation, entry_label
+
+RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_PLACEHOLDER = re.compile(r"\{(entries|interface|entry|name|version)\}")
+_FIELDS = {
+    "id", "description", "policy", "action", "reason", "scope", "variables",
+    "expression", "groupBy", "fieldPath", "message",
+}  # fmt: skip
+_REQUIRED = ("id", "expression", "message", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A loaded, compiled rule."""
+
+    id: str
+    description: str
+    policy: str
+    action: Action
+    reason: Reason
+    scope: str
+    message: str
+    field_path: str
+    expression: Program
+    variables: tuple[tuple[str, Program], ...]
+    group_by: Program | None
+    source: str
+    line: int
+
+    def applies_to(self, policy: Policy) -> bool:
+        return self.policy in ("all", policy.value)
+
+
+def builtin_rules_dir() -> Path:
+    """The shipped rules: ``$BINDCHECK_BUILTIN_RULES`` or ``rules/`` beside the package."""
+    override = os.environ.get("BINDCHECK_BUILTIN_RULES")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "rules"
+
+
+def rule_files(directory: Path) -> list[Path]:
+    """``*.yaml``/``*.yml`` in a directory, sorted; a missing directory is a load error."""
+    if not directory.is_dir():
+        raise RuleLoadError(str(directory), 0, "rules directory does not exist")
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_rules(paths: Iterable[Path], engine: Engine) -> list[Rule]:
+    """Load and compile every rule in ``paths``; the first bad one raises with file and line."""
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RuleLoadError(str(path), 0, f"cannot read rule file: {exc}") from None
+        for rule in load_rule_text(text, str(path), engine):
+            if rule.id in seen:
+                raise RuleLoadError(
+                    str(path), rule.line, f"rule id {rule.id!r} already defined in {seen[rule.id]}"
+                )
+            seen[rule.id] = f"{path}:{rule.line}"
+            rules.append(rule)
+    return rules
+
+
+def load_rule_text(text: str, source: str, engine: Engine) -> list[Rule]:
+    """Rules from one YAML text (one rule per document)."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else 0
+        raise RuleLoadError(source, line, f"invalid YAML: {exc.problem}") from None
+    rules = []
+    for node in nodes:
+        if node is None:
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            raise RuleLoadError(source, node.start_mark.line + 1, "a rule must be a mapping")
+        rules.append(_build_rule(node, source, engine))
+    return rules
+
+
+def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
+    line = node.start_mark.line + 1
+    data = yaml.SafeLoader("").construct_document(node)
+    lines = {
+        k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)
+    }
+
+    def fail(key: str, message: str) -> RuleLoadError:
+        return RuleLoadError(source, lines.get(key, line), message)
+
+    for key in data:
+        if key not in _FIELDS:
+            raise fail(key, f"unknown rule field {key!r} (known: {', '.join(sorted(_FIELDS))})")
+    for key in _REQUIRED:
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise fail(key, f"rule field {key!r} is required and must be a non-empty string")
+    rule_id = data["id"]
+    if not RULE_ID.match(rule_id):
+        raise fail("id", f"rule id {rule_id!r} must be lowercase letters, digits and '-'")
+    policy = data.get("policy", "all")
+    if policy not in ("upstream", "strict", "all"):
+        raise fail("policy", f"policy {policy!r} must be upstream, strict or all")
+    scope = data.get("scope", "list")
+    if scope not in ("list", "entry"):
+        raise fail("scope", f"scope {scope!r} must be list or entry")
+    try:
+        action = Action(data.get("action", "deny"))
+    except ValueError:
+        raise fail("action", f"action {data.get('action')!r} must be deny, warn or audit") from None
+    try:
+        reason = Reason(data["reason"])
+    except ValueError:
+        choices = ", ".join(r.value for r in Reason)
+        raise fail("reason", f"reason {data['reason']!r} must be one of {choices}") from None
+    if "groupBy" in data and scope != "entry":
+        raise fail("groupBy", "groupBy needs scope: entry")
+
+    def compile_at(key: str, expression: Any, line_no: int | None = None) -> Program:
+        if not isinstance(expression, str):
+            raise fail(key, f"{key} must be a CEL expression string")
+        try:
+            return engine.compile(expression)
+        except CelCompileError as exc:
+            where = line_no if line_no is not None else lines.get(key, line)
+            message = f"rule {rule_id!r}: {key} does not compile: {exc}"
+            raise RuleLoadError(source, where, message) from None
+
+    variables = []
+    raw_vars = data.get("variables") or []
+    if not isinstance(raw_vars, list):
+        raise fail("variables", "variables must be a list of {name, expression}")
+    for i, var in enumerate(raw_vars):
+        if not isinstance(var, dict) or not isinstance(var.get("name"), str):
+            raise fail("variables", f"variables[{i}] needs a name and an expression")
+        variables.append((var["name"], compile_at(f"variables[{i}]", var.get("expression"))))
+    return Rule(
+        id=rule_id,
+        description=str(data.get("description") or data["message"]).strip(),
+        policy=policy,
+        action=action,
+        reason=reason,
+        scope=scope,
+        message=data["message"].strip(),
+        field_path=str(data.get("fieldPath", "")),
+        expression=compile_at("expression", data["expression"]),
+        variables=tuple(variables),
+        group_by=compile_at("groupBy", data["groupBy"]) if "groupBy" in data else None,
+        source=source,
+        line=line,
+    )
+
+
+def evaluate(
+    rule: Rule, workload: Workload, cel_input: list[dict[str, Any]], entries: list[HostInterface]
+) -> list[Violation]:
+    """Violations of one rule on one list. An evaluation failure is a ``rule-error`` violation."""
+    try:
+        return _evaluate(rule, workload, cel_input, entries)
+    except CelEvalError as exc:
+        return [
+            Violation(
+                workload.list_path,
+                Reason.INVALID,
+                f"rule {rule.id!r} could not be evaluated on this object: {exc}",
+                "rule-error",
+            )
+        ]
+
+
+def _evaluate(
+    rule: Rule, workload: Workload, cel_input: list[dict[str, Any]], entries: list[HostInterface]
+) -> list[Violation]:
+    variables: dict[str, Any] = {}
+    activation: dict[str, Any] = {"self": cel_input, "variables": variables}
+    for name, program in rule.variables:
+        variables[name] = program.run(activation)
+    result = rule.expression.run(activation)
+    if rule.scope == "list":
+        if not isinstance(result, bool):
+            raise CelEvalError(f"expression must return a bool, got {type(result).__name__}")
+        if result:
+            return []
+        field = workload.list_path + rule.field_path
+        return [Violation(field, rule.reason, _render(rule.message, []), rule.id, rule.action)]
+    if not (isinstance(result, list) and len(result) == len(cel_input)):
+        raise CelEvalError("an entry-scope expression must return one bool per entry")
+    failing = [i for i, ok in enumerate(result) if ok is not True]
+    if not failing:
+        return []
+    groups: dict[Any, list[int]] = {}
+    keys = rule.group_by.run(activation) if rule.group_by is not None else None
+    for i in failing:
+        key = repr(keys[i]) if isinstance(keys, list) and len(keys) == len(result) else i
+        groups.setdefault(key, []).append(i)
+    out = []
+    for indexes in groups.values():
+        group = [entries[i] for i in indexes]
+        out.append(
+            Violation(
+                workload.entry_path(group[-1].index, rule.field_path),
+                rule.reason,
+                _render(rule.message, group),
+                rule.id,
+                rule.action,
+            )
+        )
+    return out
+
+
+def _render(template: str, group: list[HostInterface]) -> str:
+    """Fill the few known placeholders; anything else in braces stays as written."""
+    first = group[0] if group else None
+    values: Mapping[str, str] = {
+        "entries": entry_label(e.index for e in group),
+        "interface": first.package_id if first else "",
+        "entry": display(first) if first else "",
+        "name": (first.name or "(unnamed)") if first else "",
+        "version": (first.version or "(no version)") if first else "",
+    }
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)

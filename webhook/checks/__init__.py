@@ -1,0 +1,1 @@
+"""Python checks, one module per concern; each returns violations, never raises on bad data."""

@@ -1,0 +1,155 @@
+"""The validation core: one object in, every violation out. The CLI and the server are shells.
+
+Data flows one way: object → workload location → schema → naming rules (CEL
+for ``upstream``, Python for ``strict``) → operator-merge warnings → host
+capability (when a catalog is loaded) → per-rule actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from webhook.cel.engines import DEFAULT_ENGINE, make_engine
+from webhook.cel.rules import Rule, builtin_rules_dir, evaluate, load_rules, rule_files
+from webhook.checks.capability import check_capability
+from webhook.checks.merge import check_operator_merge
+from webhook.checks.naming import check_strict_naming
+from webhook.checks.schema import check_schema, check_spec_gap
+from webhook.errors import ConfigError
+from webhook.manifests import identity, locate
+from webhook.model import Workload
+from webhook.runtime.catalog import Catalog
+from webhook.violations import Action, Policy, Violation
+
+PYTHON_RULES: dict[str, str] = {
+    "schema-type": "A value has the wrong type for the CRD schema",
+    "schema-required": "A required field is absent",
+    "schema-max-length": "A string is longer than the CRD allows",
+    "schema-pattern": "A name does not match ^[a-z0-9][a-z0-9-]*$",
+    "schema-max-items": "More than 64 hostInterfaces entries",
+    "schema-min-items": "An entry lists no interfaces",
+    "schema-unknown-field": "A field the CRD does not know (the API server drops it)",
+    "name-required": "Entries sharing a namespace:package must all be named (strict)",
+    "name-unique": "A name repeats within one namespace:package (strict)",
+    "operator-merge": "The operator will merge two entries into one",
+    "plugin-named-instances": "A plugin without named instances would get several named entries",
+    "interface-unavailable": "No plugin on the host serves the entry",
+    "backend-unknown": "config.backend names a backend the plugin does not have",
+    "backend-config-missing": "The chosen backend needs a config key that is absent",
+    "hostgroup-unmatched": "The hostSelector matches no host group of the catalog",
+    "rule-error": "A CEL rule could not be evaluated on the object",
+}
+"""Rule ids raised by Python checks (see webhook/violations.py for what each means)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The verdict on one workload object."""
+
+    kind: str
+    name: str
+    namespace: str
+    violations: tuple[Violation, ...]
+
+    @property
+    def denials(self) -> list[Violation]:
+        return [v for v in self.violations if v.action is Action.DENY]
+
+    @property
+    def warnings(self) -> list[Violation]:
+        return [v for v in self.violations if v.action is Action.WARN]
+
+    @property
+    def audits(self) -> list[Violation]:
+        return [v for v in self.violations if v.action is Action.AUDIT]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.denials
+
+
+@dataclass(slots=True)
+class Validator:
+    """Compiled rules plus settings; build once, call :meth:`check` per object (thread-safe)."""
+
+    policy: Policy = Policy.UPSTREAM
+    rules: Sequence[Rule] = ()
+    catalog: Catalog | None = None
+    actions: dict[str, Action] = field(default_factory=dict)
+    disabled: frozenset[str] = frozenset()
+
+    def check(self, obj: Any) -> Outcome | None:
+        """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
+        ident = identity(obj)
+        if ident is None:
+            return None
+        kind, name, namespace = ident
+        workload, gap = locate(obj, kind, name, namespace)
+        found = [check_spec_gap(gap)] if gap is not None else self._check_workload(workload)
+        return Outcome(kind, name, namespace, tuple(self._settle(found)))
+
+    def _check_workload(self, workload: Workload) -> list[Violation]:
+        schema = check_schema(workload)
+        out = list(schema.violations)
+        entries = schema.entries
+        if self.policy is Policy.STRICT:
+            out.extend(check_strict_naming(workload, entries))
+        else:
+            out.extend(check_operator_merge(workload, entries))
+        if schema.cel_input is not None:
+            for rule in self.rules:
+                if rule.applies_to(self.policy) and rule.id not in self.disabled:
+                    out.extend(evaluate(rule, workload, schema.cel_input, entries))
+        if self.catalog is not None and schema.cel_input is not None:
+            out.extend(check_capability(workload, entries, self.catalog))
+        return out
+
+    def _settle(self, found: Iterable[Violation]) -> list[Violation]:
+        """Drop disabled rules and apply per-rule action overrides."""
+        out = []
+        for violation in found:
+            if violation.rule in self.disabled:
+                continue
+            action = self.actions.get(violation.rule)
+            out.append(violation if action is None else _with_action(violation, action))
+        return out
+
+    @property
+    def rule_descriptions(self) -> dict[str, str]:
+        """Every rule id this validator can raise, with what it means."""
+        return {**PYTHON_RULES, **{r.id: r.description for r in self.rules}}
+
+
+def _with_action(violation: Violation, action: Action) -> Violation:
+    return replace(violation, action=action)
+
+
+def build_validator(
+    policy: Policy = Policy.UPSTREAM,
+    extra_rule_dirs: Iterable[Path] = (),
+    catalog: Catalog | None = None,
+    actions: dict[str, Action] | None = None,
+    disabled: Iterable[str] = (),
+    engine: str = DEFAULT_ENGINE,
+) -> Validator:
+    """Load and compile the built-in rules and any extra rule directories.
+
+    Raises :class:`webhook.errors.RuleLoadError` for a bad rule file and
+    :class:`webhook.errors.ConfigError` for an action override naming no rule.
+    """
+    cel = make_engine(engine)
+    files = rule_files(builtin_rules_dir())
+    for directory in extra_rule_dirs:
+        files.extend(rule_files(directory))
+    validator = Validator(policy, load_rules(files, cel), catalog, dict(actions or {}))
+    validator.disabled = frozenset(disabled)
+    known = set(validator.rule_descriptions)
+    for rule_id in [*validator.actions, *validator.disabled]:
+        if rule_id not in known:
+            raise ConfigError(
+                f"no rule with id {rule_id!r}; known rules: {', '.join(sorted(known))}"
+            )
+    return validator

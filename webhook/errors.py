@@ -1,0 +1,56 @@
+"""Every way bindcheck refuses to work, in one place.
+
+Two families, never mixed (an object that breaks rules is *not* an error here;
+it is a list of :class:`webhook.violations.Violation`)::
+
+    BindcheckError                 base; carries a message fit for a user
+    ├── InputError                 a manifest or request that cannot be read or parsed
+    │                              (source and 1-based line; CLI exit 2, HTTP 400)
+    ├── ConfigError                bindcheck's own configuration is wrong (CLI exit 2,
+    │   │                          server refuses to start or keeps the last good one)
+    │   ├── RuleLoadError          a CEL rule file that does not load or compile (file, line)
+    │   └── CatalogError           a host catalog that does not load (file, path, reason)
+    └── ProbeError                 a backend probe could not even be attempted
+"""
+
+from __future__ import annotations
+
+
+class BindcheckError(Exception):
+    """Base of every error bindcheck raises on purpose."""
+
+
+class InputError(BindcheckError):
+    """A document or request that cannot be read or parsed."""
+
+    def __init__(self, source: str, line: int, message: str) -> None:
+        self.source = source
+        self.line = line
+        self.message = message
+        super().__init__(f"{source}:{line}: {message}" if line else f"{source}: {message}")
+
+
+class ConfigError(BindcheckError):
+    """bindcheck's own configuration (rules, catalog, options) is wrong."""
+
+
+class RuleLoadError(ConfigError):
+    """A rule file that does not load or whose CEL does not compile."""
+
+    def __init__(self, source: str, line: int, message: str) -> None:
+        self.source = source
+        self.line = line
+        super().__init__(f"{source}:{line}: {message}")
+
+
+class CatalogError(ConfigError):
+    """A host catalog that does not load: file, path inside it, reason."""
+
+    def __init__(self, source: str, path: str, message: str) -> None:
+        self.source = source
+        self.path = path
+        super().__init__(f"{source}: {path or '<root>'}: {message}")
+
+
+class ProbeError(BindcheckError):
+    """A backend probe that could not be attempted (bad URL, unsupported scheme)."""

@@ -1,0 +1,288 @@
+"""Reading manifests: bytes → documents with their source line → workload locations.
+
+YAML goes through the libyaml composer so that every document keeps its node
+tree: the start line of the document, and, on demand, the line of any field a
+violation points at. Composed graphs are checked before construction for the
+things go-yaml (and so kubectl) refuses or that would blow up memory: duplicate
+keys, alias bombs, absurd nesting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from webhook.errors import InputError
+from webhook.model import Workload
+
+try:  # libyaml is ~10x faster; PyYAML wheels ship it, a source build may not.
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+GROUP = "runtime.wasmcloud.dev"
+SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "WorkloadDeployment": ("spec", "template", "spec"),
+    "WorkloadReplicaSet": ("spec", "template", "spec"),
+    "Workload": ("spec",),
+}
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_NODES = 1_000_000
+"""Expanded node count above which a document is refused (YAML alias bombs)."""
+MAX_DEPTH = 200
+"""Nesting depth above which a document is refused; real manifests stay under 20."""
+
+_PATH_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(slots=True)
+class Document:
+    """One parsed document and where it came from."""
+
+    source: str
+    line: int
+    obj: Any
+    node: yaml.Node | None = field(default=None, repr=False)
+
+    def line_of(self, path: str) -> int:
+        """The line of the deepest node on ``path`` that exists (the document line if none)."""
+        node = self.node
+        line = self.line
+        if node is None:
+            return line
+        for key, index in _PATH_SEGMENT.findall(path):
+            child = _child(node, key, int(index) if index else None)
+            if child is None:
+                break
+            node = child
+            line = node.start_mark.line + 1
+        return line
+
+
+def _child(node: yaml.Node, key: str, index: int | None) -> yaml.Node | None:
+    if index is not None and isinstance(node, yaml.SequenceNode):
+        items: list[yaml.Node] = node.value
+        return items[index] if index < len(items) else None
+    if key and isinstance(node, yaml.MappingNode):
+        pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+        for key_node, value_node in pairs:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return value_node
+    return None
+
+
+def parse(text: str, source: str) -> Iterator[Document]:
+    """Parse every document of a YAML or JSON text; ``kind: List`` items become documents.
+
+    Raises :class:`InputError` naming source and line at the first bad document;
+    the documents before it have been yielded already.
+    """
+    if source.endswith(".json") or (source == "<stdin>" and text.lstrip()[:1] in ("{", "[")):
+        yield from _parse_json(text, source)
+        return
+    loader = _Loader(text)
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    return
+                node = loader.get_node()
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                line = mark.line + 1 if mark else 0
+                raise InputError(source, line, f"invalid YAML: {exc.problem or exc}") from None
+            except yaml.YAMLError as exc:
+                raise InputError(source, 0, f"invalid YAML: {exc}") from None
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            _check_graph(node, source)
+            try:
+                obj = loader.construct_document(node)
+            except yaml.YAMLError as exc:
+                raise InputError(source, line, f"invalid YAML: {exc}") from None
+            yield from _expand_list(Document(source, line, obj, node))
+    finally:
+        loader.dispose()
+
+
+def _parse_json(text: str, source: str) -> Iterator[Document]:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"duplicate key {key!r}")
+            out[key] = value
+        return out
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        obj = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except ValueError as exc:  # duplicate keys, NaN, huge integers
+        raise InputError(source, 1, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(source, 1, "invalid JSON: nesting too deep") from None
+    yield from _expand_list(Document(source, 1, obj))
+
+
+def _expand_list(doc: Document) -> Iterator[Document]:
+    obj = doc.obj
+    if not (isinstance(obj, dict) and obj.get("kind") == "List" and "items" in obj):
+        yield doc
+        return
+    items = obj["items"]
+    if not isinstance(items, list):
+        raise InputError(doc.source, doc.line, "a List's items must be a list")
+    item_nodes = _child(doc.node, "items", None) if doc.node is not None else None
+    for i, item in enumerate(items):
+        node = None
+        line = doc.line
+        if isinstance(item_nodes, yaml.SequenceNode):
+            node = item_nodes.value[i]
+            line = node.start_mark.line + 1
+        yield Document(doc.source, line, item, node)
+
+
+def _check_graph(root: yaml.Node, source: str) -> None:
+    """Refuse duplicate keys, alias bombs and deep nesting before constructing anything."""
+    sizes: dict[int, int] = {}
+    # Iterative post-order walk: a recursive one is exactly what deep nesting attacks.
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputError(
+                source, node.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels"
+            )
+        children = _children(node)
+        if done:
+            total = 1 + sum(sizes.get(id(c), 0) for c in children)
+            if total > MAX_NODES:
+                raise InputError(
+                    source,
+                    root.start_mark.line + 1,
+                    f"document expands to more than {MAX_NODES:,} nodes (YAML aliases?)",
+                )
+            sizes[id(node)] = total
+            continue
+        if isinstance(node, yaml.MappingNode):
+            _check_unique_keys(node, source)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_unique_keys(node: yaml.MappingNode, source: str) -> None:
+    seen: set[str] = set()
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        if key_node.value in seen:
+            raise InputError(
+                source,
+                key_node.start_mark.line + 1,
+                f"mapping key {key_node.value[:80]!r} already defined",
+            )
+        seen.add(key_node.value)
+
+
+def read_path(path: str) -> Iterator[Document]:
+    """Documents of one file, or of stdin for ``-``."""
+    import sys
+
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        yield from parse(_decode(data, "<stdin>"), "<stdin>")
+        return
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+    yield from parse(_decode(data, path), path)
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(source, line, f"not UTF-8 (byte 0x{data[exc.start]:02x})") from None
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files to read: files as given, directories recursively by manifest suffix, sorted."""
+    for path in paths:
+        p = Path(path)
+        if path != "-" and p.is_dir():
+            yield from sorted(
+                str(f) for f in p.rglob("*") if f.is_file() and f.suffix in MANIFEST_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def identity(obj: Any) -> tuple[str, str, str] | None:
+    """``(kind, name, namespace)`` for a bindcheck kind, ``None`` for anything else."""
+    if not isinstance(obj, dict):
+        return None
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not api_version.startswith(GROUP + "/"):
+        return None
+    if kind not in SPEC_PATHS:
+        return None
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name, namespace = meta.get("name", ""), meta.get("namespace", "")
+    return (
+        str(kind),
+        name if isinstance(name, str) else "",
+        (namespace if isinstance(namespace, str) else ""),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SpecGap:
+    """A spec path that is absent (``present`` False) or holds a non-object ``value``."""
+
+    path: str
+    present: bool
+    value: Any
+
+
+def locate(
+    obj: dict[str, Any], kind: str, name: str, namespace: str
+) -> tuple[Workload, SpecGap | None]:
+    """Find the hostInterfaces list, or the spec path that stops the descent to it."""
+    node: Any = obj
+    path = ""
+    for key in SPEC_PATHS[kind]:
+        path = f"{path}.{key}" if path else key
+        present = key in node
+        child = node.get(key)
+        if not isinstance(child, dict):
+            gap = SpecGap(path, present, child)
+            return Workload(kind, name, namespace, path + ".hostInterfaces", None), gap
+        node = child
+    selector = node.get("hostSelector")
+    selector = {str(k): str(v) for k, v in selector.items()} if isinstance(selector, dict) else {}
+    raw = node.get("hostInterfaces")
+    return Workload(kind, name, namespace, f"{path}.hostInterfaces", raw, selector), None

@@ -1,0 +1,47 @@
+"""Typed workload data, built only from values the schema check accepted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class HostInterface:
+    """One ``hostInterfaces`` entry; ``name``/``version`` are ``None`` when absent."""
+
+    index: int
+    namespace: str
+    package: str
+    interfaces: tuple[str, ...]
+    version: str | None = None
+    name: str | None = None
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def named(self) -> bool:
+        """True when the entry carries a non-empty name (``""`` counts as unnamed)."""
+        return bool(self.name)
+
+    @property
+    def package_id(self) -> str:
+        """``namespace:package``, the unit names are scoped to."""
+        return f"{self.namespace}:{self.package}"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """Where a workload's hostInterfaces live and what they hold."""
+
+    kind: str
+    name: str
+    namespace: str
+    list_path: str
+    """Field path of the hostInterfaces list, e.g. ``spec.template.spec.hostInterfaces``."""
+    raw_entries: list[Any] | None
+    """The list as written (may be malformed); ``None`` when absent."""
+    host_selector: dict[str, str] = field(default_factory=dict)
+
+    def entry_path(self, index: int, suffix: str = "") -> str:
+        """Field path of one entry, optionally of a field inside it."""
+        return f"{self.list_path}[{index}]{suffix}"

@@ -1,0 +1,10 @@
+"""User data reaches terminals, logs and XML: escape what could drive or break them."""
+
+from __future__ import annotations
+
+
+def printable(text: str) -> str:
+    """Control characters (ESC, NUL, newlines inside values...) as ``\\x1b``-style escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

@@ -1,0 +1,1 @@
+"""The thin runtime: WIT semantics, host catalog, binding and backend resolution."""

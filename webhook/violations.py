@@ -1,0 +1,105 @@
+"""Violations: the one shape every check reports in.
+
+Modelled on Kubernetes field errors (``field: Reason text: message``). Every
+violation names the rule that raised it; every rule has an action.
+
+Rule ids, by the layer that raises them::
+
+    schema (Python, webhook/checks/schema.py; both policies)
+      schema-type          a value of the wrong type (name is a number, list is a map)
+      schema-required      a required field is absent (namespace, package, interfaces, spec)
+      schema-max-length    a string longer than the CRD allows
+      schema-pattern       name does not match ^[a-z0-9][a-z0-9-]*$
+      schema-max-items     more than 64 hostInterfaces
+      schema-min-items     interfaces is an empty list
+      schema-unknown-field a field the CRD does not know (pruned silently; warn)
+    upstream policy (CEL, rules/*.yaml)
+      unique-entry         two entries with the same namespace+package+name+version
+      single-unnamed       more than one unnamed entry per namespace:package
+    strict policy (Python, webhook/checks/naming.py)
+      name-required        entries sharing namespace:package must all be named
+      name-unique          a name repeats within one namespace:package
+    operator behaviour (Python, webhook/checks/merge.py; warn)
+      operator-merge       the operator will merge two entries into one
+    host capability (Python, webhook/checks/capability.py; needs a catalog)
+      plugin-named-instances  a plain plugin would get several named entries
+      interface-unavailable   no plugin on the host serves the entry
+      backend-unknown         config.backend names a backend the plugin lacks
+      backend-config-missing  the chosen backend needs a config key that is absent
+      hostgroup-unmatched     the hostSelector matches no host group of the catalog
+    engine
+      rule-error           a CEL rule failed to evaluate on this object
+
+Actions: ``deny`` fails admission, ``warn`` admits with a warning, ``audit``
+admits and only logs and counts.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Reason(enum.StrEnum):
+    """Kubernetes field-error reasons (``metav1.CauseType`` values)."""
+
+    REQUIRED = "FieldValueRequired"
+    DUPLICATE = "FieldValueDuplicate"
+    INVALID = "FieldValueInvalid"
+    TOO_LONG = "FieldValueTooLong"
+    TOO_MANY = "FieldValueTooMany"
+    NOT_SUPPORTED = "FieldValueNotSupported"
+
+    @property
+    def label(self) -> str:
+        """The human prefix kubectl prints for this reason."""
+        return _TITLES[self]
+
+
+_TITLES = {
+    Reason.REQUIRED: "Required value",
+    Reason.DUPLICATE: "Duplicate value",
+    Reason.INVALID: "Invalid value",
+    Reason.TOO_LONG: "Too long",
+    Reason.TOO_MANY: "Too many",
+    Reason.NOT_SUPPORTED: "Unsupported value",
+}
+
+
+class Action(enum.StrEnum):
+    """What a violated rule does to admission."""
+
+    DENY = "deny"
+    WARN = "warn"
+    AUDIT = "audit"
+
+
+class Policy(enum.StrEnum):
+    """Naming policy: ``upstream`` mirrors the CRD's CEL rules; ``strict`` is the design note."""
+
+    UPSTREAM = "upstream"
+    STRICT = "strict"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule at one field."""
+
+    field: str
+    reason: Reason
+    message: str
+    rule: str
+    action: Action = Action.DENY
+
+    def render(self) -> str:
+        """``[rule] field: Reason title: message``, the form kubectl users know."""
+        return f"[{self.rule}] {self.field}: {self.reason.label}: {self.message}"
+
+
+def entry_label(indexes: Iterable[int]) -> str:
+    """``[0]``, ``[0] and [2]``, ``[0], [2] and [5]``: how messages name entries."""
+    labels = [f"[{i}]" for i in indexes]
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
