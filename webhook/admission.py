@@ -1,0 +1,85 @@
+"""The admission engine: an AdmissionReview in, the response body out. No HTTP here.
+
+UPDATE ratchets: a violation the old object already had (same rule, same
+field) is downgraded to a warning, so a workload that predates a rule can
+still be scaled or edited; new violations still deny.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from webhook.core import Outcome, Validator
+from webhook.reviews import AdmissionReview
+from webhook.violations import Action, Violation
+
+MAX_WARNING = 120  # Kubernetes advises warnings under 120 characters
+MAX_WARNINGS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What was decided, for the response, the log line and the metrics."""
+
+    response: dict[str, Any]
+    outcome: Outcome | None
+    allowed: bool
+
+
+def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True) -> Decision:
+    req = body.request
+    outcome = None
+    if req.operation in ("CREATE", "UPDATE") and req.object is not None:
+        outcome = validator.check(req.object)
+    if outcome is not None and ratcheting and req.operation == "UPDATE" and req.old_object:
+        outcome = _ratchet(outcome, validator.check(req.old_object))
+    response: dict[str, Any] = {"uid": req.uid, "allowed": True}
+    if outcome is not None:
+        if not outcome.allowed:
+            response["allowed"] = False
+            response["status"] = _status(outcome)
+        warnings = [_short(v) for v in outcome.warnings]
+        if warnings:
+            response["warnings"] = warnings[:MAX_WARNINGS]
+    body_out = {"apiVersion": body.api_version, "kind": "AdmissionReview", "response": response}
+    return Decision(body_out, outcome, response["allowed"])
+
+
+def _ratchet(new: Outcome, old: Outcome | None) -> Outcome:
+    if old is None:
+        return new
+    existing = {(v.rule, v.field) for v in old.denials}
+    violations = tuple(
+        replace(v, action=Action.WARN, message="(existing) " + v.message)
+        if v.action is Action.DENY and (v.rule, v.field) in existing
+        else v
+        for v in new.violations
+    )
+    return replace(new, violations=violations)
+
+
+def _status(outcome: Outcome) -> dict[str, Any]:
+    denials = outcome.denials
+    what = f'{outcome.kind}.runtime.wasmcloud.dev "{outcome.name}" is invalid'
+    listed = ", ".join(f"{v.field}: {v.reason.label}: {v.message} [{v.rule}]" for v in denials)
+    return {
+        "status": "Failure",
+        "code": 403,
+        "reason": "Invalid",
+        "message": f"{what}: [{listed}]",
+        "details": {
+            "name": outcome.name,
+            "group": "runtime.wasmcloud.dev",
+            "kind": outcome.kind,
+            "causes": [
+                {"field": v.field, "reason": v.reason.value, "message": f"[{v.rule}] {v.message}"}
+                for v in denials
+            ],
+        },
+    }
+
+
+def _short(v: Violation) -> str:
+    text = f"[{v.rule}] {v.field}: {v.message}"
+    return text if len(text) <= MAX_WARNING else text[: MAX_WARNING - 3] + "..."

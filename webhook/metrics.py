@@ -1,0 +1,48 @@
+"""Prometheus metrics: every name in one place, all prefixed ``bindcheck_``."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REQUESTS = "bindcheck_admission_requests_total"
+LATENCY = "bindcheck_admission_duration_seconds"
+VIOLATIONS = "bindcheck_violations_total"
+BAD_REQUESTS = "bindcheck_bad_requests_total"
+CERT_EXPIRY = "bindcheck_certificate_expiry_timestamp_seconds"
+CONFIG_RELOADS = "bindcheck_config_reloads_total"
+
+
+class Metrics:
+    """A registry of its own, so tests and multiple apps never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            REQUESTS.removesuffix("_total"),
+            "Admission reviews answered",
+            ["kind", "operation", "verdict"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            LATENCY,
+            "Time to answer an admission review",
+            registry=r,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+        )
+        self.violations = Counter(
+            VIOLATIONS.removesuffix("_total"), "Violations found", ["rule", "action"], registry=r
+        )
+        self.bad_requests = Counter(
+            BAD_REQUESTS.removesuffix("_total"),
+            "Requests refused as malformed",
+            ["reason"],
+            registry=r,
+        )
+        self.cert_expiry = Gauge(CERT_EXPIRY, "Serving certificate notAfter", registry=r)
+        self.reloads = Counter(
+            CONFIG_RELOADS.removesuffix("_total"),
+            "Catalog/rules/certificate reloads",
+            ["what", "result"],
+            registry=r,
+        )

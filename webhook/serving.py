@@ -1,0 +1,162 @@
+"""Running the app: TLS, local certificates, live reload of certificates, catalog and rules.
+
+Certificates rotate the way cert-manager rotates a mounted Secret: the files
+change, the server notices within a poll interval and loads them into the live
+SSLContext; handshakes after that use the new pair, in-flight connections are
+untouched. A new pair is first loaded into a scratch context so a half-written
+rotation (new cert, old key) is never installed. A broken catalog or rule file
+keeps the last good validator serving and shows up on /readyz and in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import ssl
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+
+from webhook.certs import ensure_local_certs, not_after
+from webhook.core import Validator
+from webhook.errors import BindcheckError
+from webhook.server import ServerState, create_app
+
+POLL_SECONDS = 2.0
+_LOG_FIELDS = ("uid", "kind", "object", "operation", "dry_run", "verdict", "rules", "latency_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; only known fields, so no config value can slip in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        for key in _LOG_FIELDS:
+            if hasattr(record, key):
+                out[key] = getattr(record, key)
+        return json.dumps(out, ensure_ascii=True)
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def tls_context(cert_dir: Path, client_ca: Path | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_dir / "tls.crt", cert_dir / "tls.key")
+    if client_ca is not None:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    return ctx
+
+
+def _signature(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for path in paths:
+        files = sorted(path.glob("*")) if path.is_dir() else [path]
+        for f in files:
+            try:
+                st = f.stat()
+                out.append((str(f), st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((str(f), 0, 0))
+    return tuple(out)
+
+
+async def watch(
+    state: ServerState,
+    ctx: ssl.SSLContext,
+    cert_dir: Path,
+    config_paths: list[Path],
+    rebuild: Callable[[], Validator],
+    interval: float = POLL_SECONDS,
+) -> None:
+    """Poll files; reload what changed. Runs on the server's event loop."""
+    log = logging.getLogger("bindcheck")
+    cert_files = [cert_dir / "tls.crt", cert_dir / "tls.key"]
+    cert_sig, config_sig = _signature(cert_files), _signature(config_paths)
+    while True:
+        await asyncio.sleep(interval)
+        sig = _signature(cert_files)
+        if sig != cert_sig:
+            try:
+                scratch = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                crt, key = (str(p) for p in cert_files)
+                scratch.load_cert_chain(crt, key)  # refuses a mismatched pair
+                ctx.load_cert_chain(crt, key)
+                cert_sig = sig
+                state.problems.pop("certificates", None)
+                state.metrics.cert_expiry.set(not_after(cert_files[0]))
+                state.metrics.reloads.labels("certificates", "ok").inc()
+                log.info("reloaded serving certificate")
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                # Mid-rotation (new cert, old key) is normal: retry next poll.
+                state.problems["certificates"] = f"cannot load new pair: {type(exc).__name__}"
+                state.metrics.reloads.labels("certificates", "error").inc()
+        sig = _signature(config_paths)
+        if config_paths and sig != config_sig:
+            config_sig = sig
+            try:
+                state.validator = rebuild()
+                state.problems.pop("config", None)
+                state.metrics.reloads.labels("config", "ok").inc()
+                log.info("reloaded catalog and rules")
+            except BindcheckError as exc:
+                state.problems["config"] = str(exc)
+                state.metrics.reloads.labels("config", "error").inc()
+                log.error("config reload failed, serving the last good config: %s", exc)
+
+
+def run_server(args: argparse.Namespace, validator: Validator) -> int:
+    from webhook.cli import make_validator
+
+    setup_logging(args.log_level)
+    log = logging.getLogger("bindcheck")
+    cert_dir: Path = args.cert_dir
+    if ensure_local_certs(cert_dir):
+        log.info("created a local CA and serving certificate in %s", cert_dir)
+        sys.stderr.write(
+            f"Created a local CA in {cert_dir}/. Try:\n  curl --cacert {cert_dir}/ca.crt "
+            f"https://localhost:{args.port}/readyz\n"
+        )
+    state = ServerState(validator, ratcheting=args.ratcheting, max_body_bytes=args.max_body_bytes)
+    state.metrics.cert_expiry.set(not_after(cert_dir / "tls.crt"))
+    ctx = tls_context(cert_dir, args.client_ca)
+    config = uvicorn.Config(
+        create_app(state),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=25,
+        limit_concurrency=1000,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    config.load()
+    config.ssl = ctx  # our own context, so rotation can update it in place
+    server = uvicorn.Server(config)
+    config_paths = [*args.rules]
+    if args.catalog and args.catalog != "none":
+        config_paths.append(Path(args.catalog))
+
+    async def main() -> None:
+        watcher = asyncio.create_task(
+            watch(state, ctx, cert_dir, config_paths, lambda: make_validator(args))
+        )
+        try:
+            await server.serve()
+        finally:
+            watcher.cancel()
+
+    asyncio.run(main())
+    return 0
