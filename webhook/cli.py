@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from webhook.serving import run_server
 
-        return run_server(args, make_validator(args))
+        return run_server(args, make_validator(args), lambda: make_validator(args))
     raise AssertionError(args.command)
 
 

@@ -107,7 +107,8 @@ def parse(text: str, source: str) -> Iterator[Document]:
                 obj = loader.construct_document(node)
             except yaml.YAMLError as exc:
                 raise InputError(source, line, f"invalid YAML: {exc}") from None
-            yield from _expand_list(Document(source, line, obj, node))
+            if obj is not None:  # an empty document ("---" alone) holds nothing to check
+                yield from _expand_list(Document(source, line, obj, node))
     finally:
         loader.dispose()
 
@@ -154,44 +155,40 @@ def _expand_list(doc: Document) -> Iterator[Document]:
 
 
 def _check_graph(root: yaml.Node, source: str) -> None:
-    """Refuse duplicate keys, alias bombs and deep nesting before constructing anything."""
-    sizes: dict[int, int] = {}
-    # Iterative post-order walk: a recursive one is exactly what deep nesting attacks.
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    """Refuse duplicate keys, alias bombs and deep nesting before constructing anything.
+
+    Walks the graph as construction would expand it, counting visits: an alias
+    bomb reaches ``MAX_NODES`` visits and stops there, a normal manifest costs
+    one visit per node. Iterative, because recursion is what deep nesting attacks.
+    """
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    visits = 0
     while stack:
-        node, depth, done = stack.pop()
-        if id(node) in sizes:
-            continue
+        node, depth = stack.pop()
+        visits += 1
+        if visits > MAX_NODES:
+            raise InputError(
+                source,
+                root.start_mark.line + 1,
+                f"document expands to more than {MAX_NODES:,} nodes (YAML aliases?)",
+            )
         if depth > MAX_DEPTH:
             raise InputError(
                 source, node.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels"
             )
-        children = _children(node)
-        if done:
-            total = 1 + sum(sizes.get(id(c), 0) for c in children)
-            if total > MAX_NODES:
-                raise InputError(
-                    source,
-                    root.start_mark.line + 1,
-                    f"document expands to more than {MAX_NODES:,} nodes (YAML aliases?)",
-                )
-            sizes[id(node)] = total
-            continue
         if isinstance(node, yaml.MappingNode):
             _check_unique_keys(node, source)
-        stack.append((node, depth, True))
-        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
+            for key_node, value_node in node.value:
+                stack.append((key_node, depth + 1))
+                stack.append((value_node, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
 
 
 def _check_unique_keys(node: yaml.MappingNode, source: str) -> None:
+    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+    if len(keys) == len(set(keys)):
+        return
     seen: set[str] = set()
     for key_node, _ in node.value:
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":

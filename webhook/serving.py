@@ -116,9 +116,10 @@ async def watch(
                 log.error("config reload failed, serving the last good config: %s", exc)
 
 
-def run_server(args: argparse.Namespace, validator: Validator) -> int:
-    from webhook.cli import make_validator
-
+def run_server(
+    args: argparse.Namespace, validator: Validator, rebuild: Callable[[], Validator]
+) -> int:
+    """Serve until SIGTERM/SIGINT; ``rebuild`` makes a fresh validator when config files change."""
     setup_logging(args.log_level)
     log = logging.getLogger("bindcheck")
     cert_dir: Path = args.cert_dir
@@ -150,9 +151,7 @@ def run_server(args: argparse.Namespace, validator: Validator) -> int:
         config_paths.append(Path(args.catalog))
 
     async def main() -> None:
-        watcher = asyncio.create_task(
-            watch(state, ctx, cert_dir, config_paths, lambda: make_validator(args))
-        )
+        watcher = asyncio.create_task(watch(state, ctx, cert_dir, config_paths, rebuild))
         try:
             await server.serve()
         finally:

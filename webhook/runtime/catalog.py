@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from webhook.errors import CatalogError
 from webhook.model import HostInterface
@@ -78,6 +78,7 @@ class Catalog(_Strict):
     host_groups: tuple[HostGroup, ...] = Field(alias="hostGroups", min_length=1)
     plugins: tuple[Plugin, ...]
     source: str = Field(default=DEFAULT_CATALOG, exclude=True)
+    _ordered: dict[str, list[Plugin]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
@@ -101,8 +102,12 @@ class Catalog(_Strict):
 
     def plugins_of(self, group: HostGroup) -> list[Plugin]:
         """The group's plugins in id order (the order a host tries them in)."""
-        by_id = {p.id: p for p in self.plugins}
-        return sorted((by_id[i] for i in group.plugins), key=lambda p: p.id)
+        ordered = self._ordered.get(group.name)
+        if ordered is None:  # computed once per group: this sits on the admission hot path
+            by_id = {p.id: p for p in self.plugins}
+            ordered = sorted((by_id[i] for i in group.plugins), key=lambda p: p.id)
+            self._ordered[group.name] = ordered
+        return ordered
 
 
 def load_catalog(path: str | None) -> Catalog | None:
@@ -133,4 +138,5 @@ def parse_catalog(text: str, source: str) -> Catalog:
         err = exc.errors()[0]
         path = ".".join(str(p) for p in err["loc"])
         raise CatalogError(source, path, err["msg"]) from None
-    return catalog.model_copy(update={"source": source})
+    catalog.__dict__["source"] = source  # frozen model; set once, before anyone holds it
+    return catalog

@@ -1,0 +1,28 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+setup: $(PY)  ## install bindcheck and its dev tools into .venv
+	$(PY) -m pip install -q -e '.[dev]'
+
+demo: setup  ## check the bundled examples against the embedded default host catalog
+	-$(BIN)/bindcheck check examples/
+
+lint:  ## format check, lint, strict typing, import layers
+	$(BIN)/ruff format --check webhook tests bench
+	$(BIN)/ruff check webhook tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint  ## lint, then the whole test suite
+	$(BIN)/pytest
+
+bench: setup  ## print latency and throughput figures (not a test)
+	$(PY) bench/core_bench.py
+	$(PY) bench/cli_bench.py

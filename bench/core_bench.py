@@ -1,0 +1,74 @@
+"""In-process validation latency of one spec: default engine vs cel-python, same run.
+
+Prints p50/p99/max over many runs for 3 and 64 entries (64 named wasi:keyvalue
+entries, the worst case for the pairwise rules), with and without the default
+host catalog. Not a test: figures, to compare against the 5 ms p99 target.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from conftest import workload
+
+from webhook.core import build_validator
+from webhook.runtime.catalog import load_catalog
+from webhook.violations import Policy
+
+
+def spec(n: int) -> dict:
+    entries = [
+        {"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
+         "interfaces": ["store"], "name": f"store-{i}",
+         "config": {"backend": "redis", "url": f"redis://r{i}:6379"}}
+        for i in range(n)
+    ]  # fmt: skip
+    return workload(entries)
+
+
+def measure(validator, obj, runs: int) -> list[float]:
+    for _ in range(min(runs, 20)):
+        validator.check(obj)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        validator.check(obj)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def row(label: str, times: list[float]) -> None:
+    times.sort()
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(f"{label:<48} runs={len(times):>5}  p50={statistics.median(times):7.3f} ms  "
+          f"p99={p99:7.3f} ms  max={times[-1]:7.3f} ms")  # fmt: skip
+
+
+def main() -> None:
+    catalog = load_catalog(None)
+    print("in-process validation of one spec (both naming rules + all Python checks)")
+    for policy in (Policy.UPSTREAM, Policy.STRICT):
+        google = build_validator(policy, catalog=catalog)
+        bare = build_validator(policy, catalog=None)
+        for n in (3, 64):
+            row(
+                f"{policy.value:<8} google engine, catalog, {n} entries",
+                measure(google, spec(n), 2000),
+            )
+            row(
+                f"{policy.value:<8} google engine, --catalog none, {n} entries",
+                measure(bare, spec(n), 2000),
+            )
+    celpy = build_validator(Policy.UPSTREAM, catalog=catalog, engine="celpy")
+    row("upstream celpy engine, catalog, 3 entries", measure(celpy, spec(3), 200))
+    row("upstream celpy engine, catalog, 64 entries", measure(celpy, spec(64), 5))
+    print("target: p99 <= 5 ms for 64 entries with the default engine")
+
+
+if __name__ == "__main__":
+    main()

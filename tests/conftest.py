@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from webhook.core import Validator, build_validator
+from webhook.runtime.catalog import load_catalog
+from webhook.violations import Policy
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference" / "upstream"
+SAMPLES = [REFERENCE / n for n in ("deployment.yaml", "blobby.yaml", "messaging.yaml")]
+CRDS = sorted(REFERENCE.glob("runtime.wasmcloud.dev_*.yaml"))
+
+
+def entry(namespace: str = "wasi", package: str = "keyvalue", **fields: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"namespace": namespace, "package": package, "interfaces": ["store"]}
+    out.update(fields)
+    return out
+
+
+def workload(entries: Any, kind: str = "WorkloadDeployment", name: str = "app") -> dict[str, Any]:
+    inner: dict[str, Any] = {"components": [{"name": "c", "image": "example/c:1"}]}
+    if entries is not None:
+        inner["hostInterfaces"] = copy.deepcopy(entries)
+    spec: dict[str, Any] = {"template": {"spec": inner}} if kind != "Workload" else inner
+    return {
+        "apiVersion": "runtime.wasmcloud.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "apps"},
+        "spec": spec,
+    }
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Validator:
+    return build_validator(Policy.UPSTREAM, catalog=None)
+
+
+@pytest.fixture(scope="session")
+def strict() -> Validator:
+    return build_validator(Policy.STRICT, catalog=None)
+
+
+@pytest.fixture(scope="session")
+def hosted() -> Validator:
+    """Upstream naming plus the embedded default host catalog."""
+    return build_validator(Policy.UPSTREAM, catalog=load_catalog(None))
+
+
+def rules_of(validator: Validator, obj: dict[str, Any]) -> list[tuple[str, str]]:
+    outcome = validator.check(obj)
+    assert outcome is not None
+    return [(v.rule, v.field) for v in outcome.violations]

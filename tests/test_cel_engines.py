@@ -1,0 +1,117 @@
+"""Both CEL engines give the same verdicts; our rule files agree with the CRD's own rules."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import CRDS, workload
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_property import ENTRY
+
+from webhook.cel.engines import CelCompileError, make_engine
+from webhook.cel.rules import load_rule_text
+from webhook.core import build_validator
+from webhook.errors import RuleLoadError
+from webhook.violations import Policy
+
+SMALL_LISTS = st.lists(ENTRY, min_size=0, max_size=8)  # celpy is slow: keep lists short
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return {
+        (engine, policy): build_validator(Policy(policy), engine=engine)
+        for engine in ("google", "celpy")
+        for policy in ("upstream", "strict")
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(SMALL_LISTS)
+def test_google_and_celpy_give_identical_violations(pair, entries):
+    obj = workload(entries)
+    for policy in ("upstream", "strict"):
+        google = pair[("google", policy)].check(obj).violations
+        celpy = pair[("celpy", policy)].check(obj).violations
+        assert google == celpy
+
+
+def _crd_rules():
+    crd = next(p for p in CRDS if p.name.endswith("_workloads.yaml"))
+    doc = yaml.safe_load(crd.read_text())
+    schema = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    host_interfaces = schema["properties"]["spec"]["properties"]["hostInterfaces"]
+    return [r["rule"] for r in host_interfaces["x-kubernetes-validations"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ENTRY, min_size=0, max_size=20))
+def test_rule_files_agree_with_the_crd_expressions_verbatim(upstream, entries):
+    engine = make_engine("google")
+    crd = [engine.compile(rule) for rule in _crd_rules()]
+    cel_input = [
+        {("__" + k + "__" if k in ("namespace", "package") else k): v for k, v in e.items()}
+        for e in entries
+    ]
+    crd_ok = all(p.run({"self": cel_input, "variables": {}}) for p in crd)
+    outcome = upstream.check(workload(entries))
+    ours_ok = not [v for v in outcome.violations if v.rule in ("unique-entry", "single-unnamed")]
+    assert ours_ok is crd_ok
+
+
+@pytest.mark.parametrize("engine", ["google", "celpy"])
+def test_has_on_absent_fields_and_the_ternary_compile_and_run(engine):
+    program = make_engine(engine).compile("self.map(x, has(x.name) ? x.name : '')")
+    assert program.run({"self": [{"name": "a"}, {}], "variables": {}}) == ["a", ""]
+
+
+@pytest.mark.parametrize("engine", ["google", "celpy"])
+def test_a_syntax_error_is_a_compile_error(engine):
+    with pytest.raises(CelCompileError):
+        make_engine(engine).compile("self.all(x, ")
+
+
+RULE = """\
+id: needs-version
+reason: FieldValueRequired
+scope: entry
+fieldPath: .version
+expression: self.map(x, has(x.version))
+message: "{entries} ({entry}) must pin a version"
+"""
+
+
+def test_a_user_rule_reports_each_failing_entry(tmp_path):
+    (tmp_path / "pin.yaml").write_text(RULE)
+    v = build_validator(extra_rule_dirs=[tmp_path])
+    out = v.check(workload([{"namespace": "wasi", "package": "http", "interfaces": ["h"]}]))
+    assert [(x.rule, x.field, x.message) for x in out.violations] == [
+        ("needs-version", "spec.template.spec.hostInterfaces[0].version",
+         "[0] (wasi:http/h) must pin a version")
+    ]  # fmt: skip
+
+
+def test_a_rule_that_does_not_compile_names_file_and_line(tmp_path):
+    bad = RULE.replace("self.map(x, has(x.version))", "self.map(x, has(x.version) &&)")
+    with pytest.raises(RuleLoadError) as info:
+        load_rule_text(bad, "pin.yaml", make_engine("google"))
+    assert info.value.line == 5 and "pin.yaml:5" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [(("reason: FieldValueRequired", "reason: Nope"), 2), (("scope: entry", "scope: all"), 3),
+     (("id: needs-version", "id: Bad Id"), 1), (("fieldPath", "fieldPth"), 4)],
+)  # fmt: skip
+def test_bad_rule_fields_are_load_errors_at_their_line(edit, line):
+    with pytest.raises(RuleLoadError) as info:
+        load_rule_text(RULE.replace(*edit), "r.yaml", make_engine("google"))
+    assert info.value.line == line
+
+
+def test_a_rule_that_fails_at_evaluation_is_reported_not_raised(tmp_path):
+    (tmp_path / "r.yaml").write_text(RULE.replace("has(x.version)", "x.version == '1'"))
+    v = build_validator(extra_rule_dirs=[tmp_path])
+    out = v.check(workload([{"namespace": "wasi", "package": "http", "interfaces": ["h"]}]))
+    assert [x.rule for x in out.violations] == ["rule-error"]

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SAMPLES
+
+from webhook.cli import main
+
+EXAMPLES = ROOT / "examples"
+BAD = str(EXAMPLES / "bad-two-unnamed.yaml")
+GOOD = str(EXAMPLES / "good-multi-backend.yaml")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_allowed_manifests_exit_0(capsys):
+    code, out, _ = run(capsys, "check", GOOD, *map(str, SAMPLES))
+    assert code == 0
+    assert out.strip().endswith("4 objects checked, 0 denied, 0 skipped")
+
+
+def test_a_denial_exits_1_and_prints_file_line_rule_and_field(capsys):
+    code, out, _ = run(capsys, "check", BAD)
+    assert code == 1
+    assert f"{BAD}:12: error: [single-unnamed] spec.hostInterfaces[1].name: Duplicate value:" in out
+
+
+def test_invalid_yaml_exits_2_naming_file_and_line_and_other_files_are_still_checked(
+    capsys, tmp_path
+):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: [\n")
+    code, out, _ = run(capsys, "check", str(broken), BAD)
+    assert code == 2
+    assert f"{broken}:2: invalid YAML" in out
+    assert "Workload/counter: DENIED" in out
+
+
+def test_directories_are_searched_recursively(capsys, tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.yml").write_text(Path(BAD).read_text())
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    code, out, _ = run(capsys, "check", str(tmp_path))
+    assert code == 1 and "1 object checked, 1 denied" in out
+
+
+def test_stdin_is_read_for_dash(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(Path(BAD).read_bytes())))
+    code, out, _ = run(capsys, "check", "-")
+    assert code == 1 and "<stdin>:2: Workload/counter: DENIED" in out
+
+
+def test_json_output_follows_the_contract(capsys):
+    code, out, _ = run(capsys, "check", BAD, GOOD, "--format", "json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["summary"] == {"objects": 2, "denied": 1, "skipped": 0}
+    first = data["results"][0]
+    assert {k: first[k] for k in ("source", "line", "kind", "name", "allowed")} == {
+        "source": BAD, "line": 2, "kind": "Workload", "name": "counter", "allowed": False,
+    }  # fmt: skip
+    assert set(first["violations"][0]) == {"field", "reason", "message", "rule"}
+
+
+def test_junit_output_has_a_failure_per_denied_object(capsys):
+    _, out, _ = run(capsys, "check", BAD, GOOD, "--format", "junit")
+    suite = ET.fromstring(out.split("?>", 1)[1]).find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert len(suite.findall("testcase/failure")) == 1
+
+
+def test_sarif_output_has_rules_results_and_locations(capsys):
+    _, out, _ = run(capsys, "check", BAD, "--format", "sarif")
+    sarif = json.loads(out)
+    assert sarif["version"] == "2.1.0"
+    run_ = sarif["runs"][0]
+    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert "single-unnamed" in rule_ids and "schema-pattern" in rule_ids
+    result = next(r for r in run_["results"] if r["ruleId"] == "single-unnamed")
+    assert result["level"] == "error"
+    assert rule_ids[result["ruleIndex"]] == "single-unnamed"
+    loc = result["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == Path(BAD).as_uri()
+    assert loc["region"]["startLine"] == 12
+
+
+def test_catalog_none_skips_capability_checks(capsys):
+    code, _, _ = run(capsys, "check", BAD, "--catalog", "none", "--format", "json")
+    assert code == 1  # naming still denies
+    code, out, _ = run(capsys, "check", BAD, "--catalog", "none", "--format", "json")
+    rules = {v["rule"] for v in json.loads(out)["results"][0]["violations"]}
+    assert "backend-config-missing" not in rules
+
+
+def test_a_plain_keyvalue_host_denies_two_named_entries_listing_names_sorted(capsys):
+    catalog = str(EXAMPLES / "plain-keyvalue-host.yaml")
+    code, out, _ = run(capsys, "check", GOOD, "--catalog", catalog)
+    assert code == 1
+    assert ("plugin 'wasi-keyvalue' does not support named instances, but workload requires "
+            "2 named entries for wasi:keyvalue (names: cache, sessions)") in out  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["check"], ["check", "x.yaml", "--policy", "lax"], ["check", "x", "--rule-action", "oops"],
+     ["nope"]],
+)  # fmt: skip
+def test_bad_usage_exits_2(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+
+
+def test_a_bad_catalog_or_rule_dir_exits_2_with_the_reason(capsys, tmp_path):
+    bad = tmp_path / "cat.yaml"
+    bad.write_text("hostGroups: []\nplugins: []\n")
+    code, _, err = run(capsys, "check", GOOD, "--catalog", str(bad))
+    assert code == 2 and f"{bad}: hostGroups:" in err
+    code, _, err = run(capsys, "check", GOOD, "--rules", str(tmp_path / "missing"))
+    assert code == 2 and "rules directory does not exist" in err
+
+
+def test_unreadable_file_exits_2(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "cannot read" in out
+
+
+def test_an_internal_error_exits_3_with_a_short_report_not_a_traceback(tmp_path):
+    # A real process, with the core broken from outside the way a bug would break it.
+    script = (
+        "import sys, webhook.checking as c\n"
+        "c.check_paths = lambda *a: 1 / 0\n"
+        "from webhook.cli import main\n"
+        f"sys.exit(main(['check', {GOOD!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 3
+    assert "internal error: ZeroDivisionError" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+from conftest import CRDS, SAMPLES, entry, rules_of, workload
+
+from webhook.checking import check_paths
+from webhook.violations import Action, Reason
+
+P = "spec.template.spec.hostInterfaces"
+
+
+def test_two_unnamed_entries_of_one_package_are_denied_naming_both(upstream):
+    outcome = upstream.check(workload([entry(), entry(version="0.2.0-draft")]))
+    assert [(v.rule, v.reason, v.field) for v in outcome.denials] == [
+        ("single-unnamed", Reason.DUPLICATE, f"{P}[1].name")
+    ]
+    assert "[0] and [1] are unnamed wasi:keyvalue entries" in outcome.denials[0].message
+
+
+def test_exact_duplicates_are_denied_by_unique_entry(upstream):
+    outcome = upstream.check(workload([entry(name="a"), entry(name="b"), entry(name="a")]))
+    assert [(v.rule, v.field) for v in outcome.denials] == [("unique-entry", f"{P}[2].name")]
+    assert outcome.denials[0].message.startswith("[0] and [2] are the same entry")
+
+
+def test_same_name_at_incompatible_versions_is_allowed_upstream(upstream):
+    outcome = upstream.check(
+        workload([entry(name="a", version="1.0.0"), entry(name="a", version="2.0.0")])
+    )
+    assert outcome.violations == ()
+
+
+def test_named_and_one_unnamed_entry_is_allowed_upstream_but_not_strict(upstream, strict):
+    entries = [entry(), entry(name="cache")]
+    assert upstream.check(workload(entries)).violations == ()
+    assert rules_of(strict, workload(entries)) == [("name-required", f"{P}[0].name")]
+
+
+def test_strict_names_are_unique_whatever_the_version(strict):
+    entries = [entry(name="a", version="1.0.0"), entry(name="a", version="2.0.0")]
+    outcome = strict.check(workload(entries))
+    assert [(v.rule, v.reason, v.field) for v in outcome.violations] == [
+        ("name-unique", Reason.DUPLICATE, f"{P}[1].name")
+    ]
+
+
+def test_strict_single_entry_needs_no_name(strict):
+    assert strict.check(workload([entry(), entry(package="blobstore")])).violations == ()
+
+
+def test_compatible_versions_under_one_name_warn_what_the_operator_merges(upstream):
+    entries = [entry(name="cache", version="0.2.0"), entry(name="cache", version="0.2.3")]
+    outcome = upstream.check(workload(entries))
+    assert outcome.allowed
+    assert [(v.rule, v.action) for v in outcome.violations] == [("operator-merge", Action.WARN)]
+    assert "into one entry at 0.2.3" in outcome.violations[0].message
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "merged"),
+    [("1.2.0", "1.9.1", True), ("0.2.0", "0.3.0", False), ("0.0.1", "0.0.2", False),
+     ("0.0.3", "0.0.3-rc.1", True), ("abc", "abd", False)],
+)  # fmt: skip
+def test_operator_merge_follows_the_compatibility_key(upstream, a, b, merged):
+    outcome = upstream.check(workload([entry(name="x", version=a), entry(name="x", version=b)]))
+    assert (len(outcome.warnings) == 1) is merged
+
+
+def test_all_violations_are_reported_at_once(upstream):
+    entries = [entry(), entry(), entry(name="Bad"), entry(package="p" * 200)]
+    rules = {r for r, _ in rules_of(upstream, workload(entries))}
+    assert {"single-unnamed", "unique-entry", "schema-pattern", "schema-max-length"} <= rules
+
+
+@pytest.mark.parametrize("kind", ["WorkloadDeployment", "WorkloadReplicaSet", "Workload"])
+def test_every_kind_is_checked_at_its_own_path(upstream, kind):
+    obj = workload([entry(), entry()], kind=kind)
+    path = "spec.hostInterfaces" if kind == "Workload" else P
+    assert rules_of(upstream, obj)[0] == ("single-unnamed", f"{path}[1].name")
+
+
+def test_rule_actions_can_be_overridden_and_rules_switched_off():
+    from webhook.core import build_validator
+
+    v = build_validator(actions={"single-unnamed": Action.WARN}, disabled=["unique-entry"])
+    outcome = v.check(workload([entry(), entry()]))
+    assert outcome.allowed
+    assert [(x.rule, x.action) for x in outcome.violations] == [("single-unnamed", Action.WARN)]
+
+
+def test_unknown_rule_in_an_override_is_a_config_error():
+    from webhook.core import build_validator
+    from webhook.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no rule with id 'no-such-rule'"):
+        build_validator(actions={"no-such-rule": Action.WARN})
+
+
+@pytest.mark.parametrize("policy", ["upstream", "strict"])
+def test_upstream_samples_are_allowed_under_both_policies(policy):
+    from webhook.core import build_validator
+    from webhook.runtime.catalog import load_catalog
+    from webhook.violations import Policy
+
+    v = build_validator(Policy(policy), catalog=load_catalog(None))
+    report = check_paths([str(p) for p in SAMPLES + CRDS], v)
+    assert report.errors == []
+    assert len(report.results) == 3 and report.denied == 0
+    assert all(r.outcome.violations == () for r in report.results)
+    assert report.skipped == len(CRDS)
