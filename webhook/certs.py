@@ -128,13 +128,25 @@ def write_public(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_certs(out: Path, dns_names: list[str]) -> str:
-    """Write ca.crt, ca.key, tls.crt, tls.key; return the base64 caBundle."""
-    out.mkdir(parents=True, exist_ok=True)
+def load_or_make_ca(out: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The CA in ``out`` when there is one (so a caBundle stays valid across renewals)."""
+    key_path, cert_path = out / "ca.key", out / "ca.crt"
+    if key_path.exists() and cert_path.exists():
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{key_path} is not an ECDSA key")
+        return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
     ca_key, ca_cert = make_ca()
+    write_private(key_path, key_pem(ca_key))
+    write_public(cert_path, pem(ca_cert))
+    return ca_key, ca_cert
+
+
+def write_certs(out: Path, dns_names: list[str]) -> str:
+    """Write a serving pair signed by the CA in ``out`` (created when absent); return caBundle."""
+    out.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = load_or_make_ca(out)
     key, cert = make_leaf(ca_key, ca_cert, dns_names)
-    write_private(out / "ca.key", key_pem(ca_key))
-    write_public(out / "ca.crt", pem(ca_cert))
     # Key first: a watcher that sees tls.crt change then reads a key that matches it.
     write_private(out / "tls.key", key_pem(key))
     write_public(out / "tls.crt", pem(cert))

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import ssl
 import sys
 from collections.abc import Callable
@@ -157,5 +158,10 @@ def run_server(
         finally:
             watcher.cancel()
 
+    # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal with the handlers it
+    # found at start; a no-op handler makes that a clean exit 0 after the drain.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     asyncio.run(main())
+    log.info("stopped")
     return 0
