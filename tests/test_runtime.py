@@ -36,8 +36,12 @@ def plain(pid: str) -> dict:
 
 
 def multi(pid: str) -> dict:
-    return {"id": pid, "namedInstances": True, "worlds": [KV],
-            "backends": [{"name": "in-memory"}, {"name": "redis", "required": ["url"]}]}  # fmt: skip
+    return {
+        "id": pid,
+        "namedInstances": True,
+        "worlds": [KV],
+        "backends": [{"name": "in-memory"}, {"name": "redis", "required": ["url"]}],
+    }
 
 
 # WIT semantics
@@ -169,8 +173,11 @@ def _violations(cat, entries, selector=None):
 
 
 def test_capability_violation_says_what_to_change_and_where():
-    cat = catalog(plain("wasi-keyvalue"), multi("wasi-keyvalue-multiplexed"),
-                  groups=[{"name": "g", "default": True, "plugins": ["wasi-keyvalue"]}])  # fmt: skip
+    cat = catalog(
+        plain("wasi-keyvalue"),
+        multi("wasi-keyvalue-multiplexed"),
+        groups=[{"name": "g", "default": True, "plugins": ["wasi-keyvalue"]}],
+    )
     v = _violations(
         cat, [entry(name="cache", version="0.2.0"), entry(name="sessions", version="0.2.0")]
     )

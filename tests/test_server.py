@@ -203,8 +203,15 @@ def test_health_ready_and_metrics(client):
 
 
 def test_one_json_log_line_per_decision_without_config_values(server, client):
-    obj = workload([entry(name="s", version="0.2.0-draft",
-                          config={"backend": "redis", "url": "redis://u:planted-s3cret@r:1"})])  # fmt: skip
+    obj = workload(
+        [
+            entry(
+                name="s",
+                version="0.2.0-draft",
+                config={"backend": "redis", "url": "redis://u:planted-s3cret@r:1"},
+            )
+        ]
+    )
     post(client, review(obj, uid="log-me"))
     time.sleep(0.2)
     lines = [json.loads(x) for x in server.log_text().splitlines() if '"log-me"' in x]
