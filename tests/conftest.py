@@ -11,7 +11,18 @@ from webhook.runtime.catalog import load_catalog
 from webhook.violations import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference" / "upstream"
+
+
+def _reference() -> Path:
+    """The upstream samples and CRDs in shared/, which sits beside the checkout (or above)."""
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "reference" / "upstream"
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError(f"no shared/reference/upstream beside or above {ROOT}")
+
+
+REFERENCE = _reference()
 SAMPLES = [REFERENCE / n for n in ("deployment.yaml", "blobby.yaml", "messaging.yaml")]
 CRDS = sorted(REFERENCE.glob("runtime.wasmcloud.dev_*.yaml"))
 
