@@ -54,7 +54,8 @@ def test_rule_files_agree_with_the_crd_expressions_verbatim(upstream, entries):
         {("__" + k + "__" if k in ("namespace", "package") else k): v for k, v in e.items()}
         for e in entries
     ]
-    crd_ok = all(p.run({"self": cel_input, "variables": {}}) for p in crd)
+    bound = engine.bind(cel_input)
+    crd_ok = all(bound.run(p, {}) for p in crd)
     outcome = upstream.check(workload(entries))
     ours_ok = not [v for v in outcome.violations if v.rule in ("unique-entry", "single-unnamed")]
     assert ours_ok is crd_ok
@@ -62,8 +63,9 @@ def test_rule_files_agree_with_the_crd_expressions_verbatim(upstream, entries):
 
 @pytest.mark.parametrize("engine", ["google", "celpy"])
 def test_has_on_absent_fields_and_the_ternary_compile_and_run(engine):
-    program = make_engine(engine).compile("self.map(x, has(x.name) ? x.name : '')")
-    assert program.run({"self": [{"name": "a"}, {}], "variables": {}}) == ["a", ""]
+    cel = make_engine(engine)
+    program = cel.compile("self.map(x, has(x.name) ? x.name : '')")
+    assert cel.bind([{"name": "a"}, {}]).run(program, {}) == ["a", ""]
 
 
 @pytest.mark.parametrize("engine", ["google", "celpy"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from webhook.cel.engines import DEFAULT_ENGINE, make_engine
+from webhook.cel.engines import DEFAULT_ENGINE, Engine, make_engine
 from webhook.cel.rules import Rule, builtin_rules_dir, evaluate, load_rules, rule_files
 from webhook.checks.capability import check_capability
 from webhook.checks.merge import check_operator_merge
@@ -22,6 +22,8 @@ from webhook.errors import ConfigError
 from webhook.manifests import identity, locate
 from webhook.model import Workload
 from webhook.runtime.catalog import Catalog
+from webhook.verdict_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
+from webhook.verdict_cache import VerdictCache
 from webhook.violations import Action, Policy, Violation
 
 PYTHON_RULES: dict[str, str] = {
@@ -71,7 +73,7 @@ class Outcome:
         return not self.denials
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Validator:
     """Compiled rules plus settings; build once, call :meth:`check` per object (thread-safe)."""
 
@@ -80,6 +82,8 @@ class Validator:
     catalog: Catalog | None = None
     actions: dict[str, Action] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()
+    engine: Engine | None = None
+    cache: VerdictCache = field(default_factory=VerdictCache)
 
     def check(self, obj: Any) -> Outcome | None:
         """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
@@ -88,8 +92,15 @@ class Validator:
             return None
         kind, name, namespace = ident
         workload, gap = locate(obj, kind, name, namespace)
-        found = [check_spec_gap(gap)] if gap is not None else self._check_workload(workload)
-        return Outcome(kind, name, namespace, tuple(self._settle(found)))
+        if gap is not None:
+            return Outcome(kind, name, namespace, tuple(self._settle([check_spec_gap(gap)])))
+        key = VerdictCache.key(kind, workload.raw_entries, workload.host_selector)
+        cached = self.cache.get(key) if key is not None else None
+        if cached is None:
+            cached = tuple(self._settle(self._check_workload(workload)))
+            if key is not None:
+                self.cache.put(key, cached)
+        return Outcome(kind, name, namespace, cached)
 
     def _check_workload(self, workload: Workload) -> list[Violation]:
         schema = check_schema(workload)
@@ -99,10 +110,11 @@ class Validator:
             out.extend(check_strict_naming(workload, entries))
         else:
             out.extend(check_operator_merge(workload, entries))
-        if schema.cel_input is not None:
-            for rule in self.rules:
-                if rule.applies_to(self.policy) and rule.id not in self.disabled:
-                    out.extend(evaluate(rule, workload, schema.cel_input, entries))
+        active = [r for r in self.rules if r.applies_to(self.policy) and r.id not in self.disabled]
+        if schema.cel_input is not None and active and self.engine is not None:
+            bound = self.engine.bind(schema.cel_input)
+            for rule in active:
+                out.extend(evaluate(rule, workload, bound, entries))
         if self.catalog is not None and schema.cel_input is not None:
             out.extend(check_capability(workload, entries, self.catalog))
         return out
@@ -134,6 +146,7 @@ def build_validator(
     actions: dict[str, Action] | None = None,
     disabled: Iterable[str] = (),
     engine: str = DEFAULT_ENGINE,
+    cache_size: int = DEFAULT_CACHE_SIZE,
 ) -> Validator:
     """Load and compile the built-in rules and any extra rule directories.
 
@@ -144,8 +157,15 @@ def build_validator(
     files = rule_files(builtin_rules_dir())
     for directory in extra_rule_dirs:
         files.extend(rule_files(directory))
-    validator = Validator(policy, load_rules(files, cel), catalog, dict(actions or {}))
-    validator.disabled = frozenset(disabled)
+    validator = Validator(
+        policy,
+        load_rules(files, cel),
+        catalog,
+        dict(actions or {}),
+        frozenset(disabled),
+        cel,
+        VerdictCache(cache_size),
+    )
     known = set(validator.rule_descriptions)
     for rule_id in [*validator.actions, *validator.disabled]:
         if rule_id not in known:

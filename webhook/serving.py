@@ -19,6 +19,7 @@ import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -58,6 +59,24 @@ def tls_context(cert_dir: Path, client_ca: Path | None) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(client_ca)
     return ctx
+
+
+def https_server(app: Any, host: str, port: int, ctx: ssl.SSLContext) -> uvicorn.Server:
+    """A uvicorn server on ``ctx``: the one way bindcheck (and its benchmark baseline) serves."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=25,
+        limit_concurrency=1000,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    config.load()
+    config.ssl = ctx  # our own context, so rotation can update it in place
+    return uvicorn.Server(config)
 
 
 def _signature(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
@@ -133,20 +152,7 @@ def run_server(
     state = ServerState(validator, ratcheting=args.ratcheting, max_body_bytes=args.max_body_bytes)
     state.metrics.cert_expiry.set(not_after(cert_dir / "tls.crt"))
     ctx = tls_context(cert_dir, args.client_ca)
-    config = uvicorn.Config(
-        create_app(state),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=30,
-        timeout_graceful_shutdown=25,
-        limit_concurrency=1000,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
-    config.load()
-    config.ssl = ctx  # our own context, so rotation can update it in place
-    server = uvicorn.Server(config)
+    server = https_server(create_app(state), args.host, args.port, ctx)
     config_paths = [*args.rules]
     if args.catalog and args.catalog != "none":
         config_paths.append(Path(args.catalog))

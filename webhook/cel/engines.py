@@ -26,8 +26,12 @@ class CelEvalError(Exception):
 
 
 class Program(Protocol):
-    def run(self, activation: Mapping[str, Any]) -> Any:
-        """Evaluate on plain Python data and return plain Python data."""
+    """A compiled expression; opaque outside its engine."""
+
+
+class Bound(Protocol):
+    def run(self, program: Program, variables: Mapping[str, Any]) -> Any:
+        """Evaluate ``program`` on this object with a rule's ``variables``; plain Python out."""
         ...
 
 
@@ -36,6 +40,10 @@ class Engine(Protocol):
 
     def compile(self, expression: str) -> Program:
         """Compile once; raises :class:`CelCompileError`."""
+        ...
+
+    def bind(self, self_list: list[dict[str, Any]]) -> Bound:
+        """One object's hostInterfaces, converted once and shared by every rule."""
         ...
 
 
@@ -54,20 +62,30 @@ class GoogleEngine:
 
     def compile(self, expression: str) -> Program:
         try:
-            compiled = self._env.compile(expression)
+            return self._env.compile(expression)  # type: ignore[no-any-return]
         except RuntimeError as exc:
             raise CelCompileError(_strip_status(str(exc))) from None
-        return _GoogleProgram(compiled, self._cel.Type.ERROR)
+
+    def bind(self, self_list: list[dict[str, Any]]) -> Bound:
+        return _GoogleBound(self._env, self._cel.Type.ERROR, self_list)
 
 
-class _GoogleProgram:
-    def __init__(self, compiled: Any, error_type: Any) -> None:
-        self._compiled = compiled
+class _GoogleBound:
+    def __init__(self, env: Any, error_type: Any, self_list: list[dict[str, Any]]) -> None:
+        self._env = env
         self._error_type = error_type
+        self._self = self_list
+        # The activation converts `self` once; rules without variables all share it.
+        self._shared = env.Activation(data={"self": self_list, "variables": {}})
 
-    def run(self, activation: Mapping[str, Any]) -> Any:
+    def run(self, program: Program, variables: Mapping[str, Any]) -> Any:
+        activation = (
+            self._env.Activation(data={"self": self._self, "variables": dict(variables)})
+            if variables
+            else self._shared
+        )
         try:
-            value = self._compiled.eval(data=activation)
+            value = program.eval(activation)  # type: ignore[attr-defined]
         except (RuntimeError, TypeError, ValueError) as exc:
             raise CelEvalError(_strip_status(str(exc))) from None
         if value.type() == self._error_type:
@@ -95,21 +113,23 @@ class CelpyEngine:
     def compile(self, expression: str) -> Program:
         try:
             ast = self._env.compile(expression)
-            program = self._env.program(ast)
+            return self._env.program(ast)
         except Exception as exc:  # celpy raises its own parser errors and lark errors
             raise CelCompileError(str(exc)) from None
-        return _CelpyProgram(program, self._celpy)
+
+    def bind(self, self_list: list[dict[str, Any]]) -> Bound:
+        return _CelpyBound(self._celpy, self_list)
 
 
-class _CelpyProgram:
-    def __init__(self, program: Any, celpy: Any) -> None:
-        self._program = program
+class _CelpyBound:
+    def __init__(self, celpy: Any, self_list: list[dict[str, Any]]) -> None:
         self._celpy = celpy
+        self._self = celpy.json_to_cel(self_list)
 
-    def run(self, activation: Mapping[str, Any]) -> Any:
-        converted = {k: self._celpy.json_to_cel(v) for k, v in activation.items()}
+    def run(self, program: Program, variables: Mapping[str, Any]) -> Any:
+        activation = {"self": self._self, "variables": self._celpy.json_to_cel(dict(variables))}
         try:
-            value = self._program.evaluate(converted)
+            value = program.evaluate(activation)  # type: ignore[attr-defined]
         except Exception as exc:  # celpy raises CELEvalError and Python errors alike
             raise CelEvalError(str(exc)) from None
         if isinstance(value, self._celpy.CELEvalError):

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from webhook.cel.engines import CelCompileError, CelEvalError, Engine, Program
+from webhook.cel.engines import Bound, CelCompileError, CelEvalError, Engine, Program
 from webhook.errors import RuleLoadError
 from webhook.model import HostInterface, Workload
 from webhook.runtime.wit import display
@@ -191,11 +191,14 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
 
 
 def evaluate(
-    rule: Rule, workload: Workload, cel_input: list[dict[str, Any]], entries: list[HostInterface]
+    rule: Rule, workload: Workload, bound: Bound, entries: list[HostInterface]
 ) -> list[Violation]:
-    """Violations of one rule on one list. An evaluation failure is a ``rule-error`` violation."""
+    """Violations of one rule on one list (``bound`` holds it, converted for the engine).
+
+    An evaluation failure is a ``rule-error`` violation, never an exception.
+    """
     try:
-        return _evaluate(rule, workload, cel_input, entries)
+        return _evaluate(rule, workload, bound, entries)
     except CelEvalError as exc:
         return [
             Violation(
@@ -208,13 +211,12 @@ def evaluate(
 
 
 def _evaluate(
-    rule: Rule, workload: Workload, cel_input: list[dict[str, Any]], entries: list[HostInterface]
+    rule: Rule, workload: Workload, bound: Bound, entries: list[HostInterface]
 ) -> list[Violation]:
     variables: dict[str, Any] = {}
-    activation: dict[str, Any] = {"self": cel_input, "variables": variables}
     for name, program in rule.variables:
-        variables[name] = program.run(activation)
-    result = rule.expression.run(activation)
+        variables[name] = bound.run(program, variables)
+    result = bound.run(rule.expression, variables)
     if rule.scope == "list":
         if not isinstance(result, bool):
             raise CelEvalError(f"expression must return a bool, got {type(result).__name__}")
@@ -222,13 +224,13 @@ def _evaluate(
             return []
         field = workload.list_path + rule.field_path
         return [Violation(field, rule.reason, _render(rule.message, []), rule.id, rule.action)]
-    if not (isinstance(result, list) and len(result) == len(cel_input)):
+    if not (isinstance(result, list) and len(result) == len(entries)):
         raise CelEvalError("an entry-scope expression must return one bool per entry")
     failing = [i for i, ok in enumerate(result) if ok is not True]
     if not failing:
         return []
     groups: dict[Any, list[int]] = {}
-    keys = rule.group_by.run(activation) if rule.group_by is not None else None
+    keys = bound.run(rule.group_by, variables) if rule.group_by is not None else None
     for i in failing:
         key = repr(keys[i]) if isinstance(keys, list) and len(keys) == len(result) else i
         groups.setdefault(key, []).append(i)

@@ -45,8 +45,7 @@ def _check_group(
     group: HostGroup,
     where: str,
 ) -> list[Violation]:
-    plugins = catalog.plugins_of(group)
-    claims = bind(entries, plugins)
+    claims = bind(entries, catalog.plugins_of(group), catalog.package_index(group))
     out = []
     for claim in claims:
         entry = claim.entry

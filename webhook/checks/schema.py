@@ -108,9 +108,49 @@ def check_schema(workload: Workload) -> SchemaResult:
     return SchemaResult(entries, violations, cel_input)
 
 
+def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] | None:
+    """The common case, checked in one pass: a well-formed entry, or ``None`` to look closer.
+
+    Admission sits on the API server's hot path; the detailed walk below runs only
+    when something is wrong.
+    """
+    if type(item) is not dict or not item.keys() <= KNOWN_FIELDS:
+        return None
+    ns, pkg, ifaces = item.get("namespace"), item.get("package"), item.get("interfaces")
+    name, version, config = item.get("name"), item.get("version"), item.get("config")
+    if not (type(ns) is str and len(ns) <= 128 and type(pkg) is str and len(pkg) <= 128):
+        return None
+    if not (type(ifaces) is list and ifaces and all(type(i) is str for i in ifaces)):
+        return None
+    if name is not None and not (
+        type(name) is str and len(name) <= 64 and _NAME_RE.fullmatch(name)
+    ):
+        return None
+    if version is not None and not (type(version) is str and len(version) <= 64):
+        return None
+    if config is not None and not (
+        type(config) is dict and all(type(v) is str for v in config.values())
+    ):
+        return None
+    for refs in (item.get("configFrom"), item.get("secretFrom")):
+        if refs is not None and not (
+            type(refs) is list
+            and all(type(r) is dict and type(r.get("name", "")) is str for r in refs)
+        ):
+            return None
+    entry = HostInterface(index, ns, pkg, tuple(ifaces), version, name, dict(config or {}))
+    cel_entry = {k: v for k, v in item.items() if v is not None}
+    cel_entry["__namespace__"] = cel_entry.pop("namespace")
+    cel_entry["__package__"] = cel_entry.pop("package")
+    return entry, cel_entry
+
+
 def _check_entry(
     workload: Workload, index: int, item: Any
 ) -> tuple[HostInterface | None, dict[str, Any] | None, list[Violation]]:
+    valid = _valid_entry(index, item)
+    if valid is not None:
+        return valid[0], valid[1], []
     path = workload.entry_path(index)
     if not isinstance(item, dict):
         return None, None, [_type(path, "object", item)]

@@ -48,12 +48,31 @@ class NamedConflict:
         )
 
 
-def bind(entries: Sequence[HostInterface], plugins: Sequence[Plugin]) -> list[Claim]:
-    """One claim per entry, in entry order. ``plugins`` must be in id order."""
+def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:
+    """Plugins by the (namespace, package) they serve, id order kept within each package."""
+    by_package: dict[tuple[str, str], list[Plugin]] = defaultdict(list)
+    for plugin in plugins:
+        for key in dict.fromkeys((w.namespace, w.package) for w in plugin.worlds):
+            by_package[key].append(plugin)
+    return dict(by_package)
+
+
+def bind(
+    entries: Sequence[HostInterface],
+    plugins: Sequence[Plugin],
+    by_package: dict[tuple[str, str], list[Plugin]] | None = None,
+) -> list[Claim]:
+    """One claim per entry, in entry order. ``plugins`` must be in id order.
+
+    ``by_package`` is :func:`index_by_package` of ``plugins``, when the caller keeps one.
+    """
     by_id = {p.id: p for p in plugins}
+    if by_package is None:
+        by_package = index_by_package(plugins)
     claims = []
     for entry in entries:
-        servers = [p for p in plugins if p.serves(entry)]
+        candidates = by_package.get((entry.namespace, entry.package), [])
+        servers = [p for p in candidates if p.serves(entry)]
         pinned = by_id.get(entry.name or "")
         if pinned is not None and pinned in servers:
             claims.append(Claim(entry, pinned))

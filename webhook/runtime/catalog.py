@@ -6,6 +6,7 @@ standard wasmCloud host; ``--catalog FILE`` replaces it.
 
 from __future__ import annotations
 
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,13 @@ class World(_Strict):
     imports: tuple[str, ...] = ()
     exports: tuple[str, ...] = ()
 
+    @cached_property
+    def offered(self) -> frozenset[str]:
+        """Every interface name of the world, imported or exported."""
+        return frozenset((*self.imports, *self.exports))
+
     def serves(self, entry: HostInterface) -> bool:
-        return includes(
-            self.namespace, self.package, self.version, (*self.imports, *self.exports), entry
-        )
+        return includes(self.namespace, self.package, self.version, self.offered, entry)
 
 
 class Backend(_Strict):
@@ -79,6 +83,7 @@ class Catalog(_Strict):
     plugins: tuple[Plugin, ...]
     source: str = Field(default=DEFAULT_CATALOG, exclude=True)
     _ordered: dict[str, list[Plugin]] = PrivateAttr(default_factory=dict)
+    _indexes: dict[str, dict[tuple[str, str], list[Plugin]]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
@@ -108,6 +113,15 @@ class Catalog(_Strict):
             ordered = sorted((by_id[i] for i in group.plugins), key=lambda p: p.id)
             self._ordered[group.name] = ordered
         return ordered
+
+    def package_index(self, group: HostGroup) -> dict[tuple[str, str], list[Plugin]]:
+        """The group's plugins by (namespace, package), computed once per group."""
+        from webhook.runtime.binding import index_by_package
+
+        index = self._indexes.get(group.name)
+        if index is None:
+            index = self._indexes[group.name] = index_by_package(self.plugins_of(group))
+        return index
 
 
 def load_catalog(path: str | None) -> Catalog | None:

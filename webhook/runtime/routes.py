@@ -29,7 +29,7 @@ def routes_for(
     groups = catalog.groups_for(selector)
     if not groups:
         return []
-    claims = bind(entries, catalog.plugins_of(groups[0]))
+    claims = bind(entries, catalog.plugins_of(groups[0]), catalog.package_index(groups[0]))
     out = []
     for claim in claims:
         entry = claim.entry

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 from webhook.model import HostInterface
 
@@ -38,7 +38,7 @@ def includes(
     namespace: str,
     package: str,
     version: str | None,
-    offered: Iterable[str],
+    offered: AbstractSet[str],
     entry: HostInterface,
 ) -> bool:
     """Whether a plugin world (namespace, package, version, interface names) serves ``entry``.
@@ -49,7 +49,7 @@ def includes(
         return False
     if version and entry.version and version != entry.version:
         return False
-    return set(entry.interfaces) <= set(offered)
+    return all(name in offered for name in entry.interfaces)
 
 
 def parse_semver(version: str) -> tuple[int, int, int, tuple[str, ...]] | None:

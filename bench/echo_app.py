@@ -1,0 +1,27 @@
+"""The benchmark baseline: a minimal FastAPI endpoint that parses the body and echoes the uid,
+served exactly as bindcheck is (same uvicorn settings, same TLS context setup)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+
+from webhook.serving import https_server, tls_context
+
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@app.post("/validate")
+async def validate(request: Request) -> Response:
+    body = json.loads(await request.body())
+    out = {"apiVersion": body["apiVersion"], "kind": "AdmissionReview",
+           "response": {"uid": body["request"]["uid"], "allowed": True}}  # fmt: skip
+    return Response(json.dumps(out), media_type="application/json")
+
+
+if __name__ == "__main__":
+    port, cert_dir = int(sys.argv[1]), Path(sys.argv[2])
+    https_server(app, "127.0.0.1", port, tls_context(cert_dir, None)).run()

@@ -1,0 +1,131 @@
+"""Loopback HTTPS load: bindcheck's /validate next to a minimal echo endpoint, in one run.
+
+Each server is one uvicorn process; wrk (Debian package) drives it with
+AdmissionReviews of 3 and 64 hostInterfaces entries at concurrency 16 and 64.
+Bounded: every run is a few seconds, only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import free_port, wait_for_port  # noqa: E402
+
+from webhook.certs import write_certs  # noqa: E402
+
+DURATION = "8s"
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("{body}", "rb"); local body = f:read("*all"); f:close()
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+function request()
+  n = n + 1
+  -- distinct: every request a new name, so no verdict is ever reused
+  local b = {distinct} and body:gsub("VARYME", "t" .. tid .. "-" .. n) or body:gsub("VARYME", "same")
+  return wrk.format(nil, nil, nil, b)
+end
+"""
+
+
+def review(entries: int) -> dict:
+    his = [{"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
+            "interfaces": ["store"], "name": f"store-{i}" if i else "VARYME",
+            "config": {"backend": "nats", "url": f"nats://n{i}:4222"}} for i in range(entries)]  # fmt: skip
+    if entries == 3:
+        his[1] = {"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"]}
+    obj = {"apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": "WorkloadDeployment",
+           "metadata": {"name": "app", "namespace": "apps"},
+           "spec": {"replicas": 1, "template": {"spec": {"hostInterfaces": his,
+                    "components": [{"name": "c", "image": "example/c:1"}]}}}}  # fmt: skip
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "0b5c0e4e-bench", "operation": "CREATE", "object": obj,
+                        "kind": {"group": "runtime.wasmcloud.dev", "version": "v1alpha1",
+                                 "kind": "WorkloadDeployment"}}}  # fmt: skip
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(port: int, script: Path, concurrency: int) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{DURATION}", "--latency", "-s", str(script),
+         f"https://127.0.0.1:{port}/validate"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            "p50": _ms(pct["50"]), "p99": _ms(pct["99"]), "errors": errors.group(0) if errors else ""}  # fmt: skip
+
+
+def serve(argv: list[str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc)
+    return proc
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("server_bench needs wrk: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        write_certs(tmpdir / "certs", ["localhost", "127.0.0.1"])
+        scripts = {}
+        for n in (3, 64):
+            body = tmpdir / f"review-{n}.json"
+            body.write_text(json.dumps(review(n)))
+            for mode in ("distinct", "repeated"):
+                scripts[n, mode] = tmpdir / f"post-{n}-{mode}.lua"
+                flag = "true" if mode == "distinct" else "false"
+                scripts[n, mode].write_text(LUA.format(body=body, distinct=flag))
+        ports = {"bindcheck": free_port(), "echo": free_port()}
+        procs = [
+            serve([sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
+                   "--port", str(ports["bindcheck"]), "--cert-dir", str(tmpdir / "certs"),
+                   "--log-level", "warning"], ports["bindcheck"]),
+            serve([sys.executable, str(ROOT / "bench" / "echo_app.py"), str(ports["echo"]),
+                   str(tmpdir / "certs")], ports["echo"]),
+        ]  # fmt: skip
+        try:
+            print(f"loopback HTTPS, one uvicorn process each, wrk -t2, {DURATION} per row")
+            print("distinct: every review has a new name (no verdict reuse, the worst case);")
+            print("repeated: the same review again (verdict cache hits, like scale updates)")
+            print(f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'echo rps':>8} {'p50':>7} {'p99':>7} | "
+                  f"{'ours rps':>8} {'p50':>7} {'p99':>7} | {'rps x':>5} {'p99 x':>5}")  # fmt: skip
+            for n in (3, 64):
+                for c in (16, 64):
+                    for mode in ("distinct", "repeated"):
+                        script = scripts[n, mode]
+                        wrk(ports["echo"], script, c)  # warm-up, discarded
+                        echo = wrk(ports["echo"], script, c)
+                        wrk(ports["bindcheck"], script, c)
+                        ours = wrk(ports["bindcheck"], script, c)
+                        errors = ours["errors"] or echo["errors"]
+                        print(f"{n:>7} {c:>4} {mode:>8} | {echo['rps']:>8.0f} {echo['p50']:>6.2f}m "
+                              f"{echo['p99']:>6.2f}m | {ours['rps']:>8.0f} {ours['p50']:>6.2f}m "
+                              f"{ours['p99']:>6.2f}m | {ours['rps'] / echo['rps']:>5.2f} "
+                              f"{ours['p99'] / echo['p99']:>5.2f}"
+                              + (f"  ERRORS: {errors}" if errors else ""))  # fmt: skip
+            print("targets: 3 entries rps x >= 0.80 and p99 x <= 1.25; 64 entries p99 <= 25 ms at c16")
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait()
+
+
+if __name__ == "__main__":
+    main()
