@@ -120,7 +120,9 @@ def main() -> None:
                               f"{ours['p99']:>6.2f}m | {ours['rps'] / echo['rps']:>5.2f} "
                               f"{ours['p99'] / echo['p99']:>5.2f}"
                               + (f"  ERRORS: {errors}" if errors else ""))  # fmt: skip
-            print("targets: 3 entries rps x >= 0.80 and p99 x <= 1.25; 64 entries p99 <= 25 ms at c16")
+            print(
+                "targets: 3 entries rps x >= 0.80 and p99 x <= 1.25; 64 entries p99 <= 25 ms at c16"
+            )
         finally:
             for p in procs:
                 p.terminate()
