@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo tools test lint bench
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -14,15 +14,19 @@ setup: $(PY)  ## install bindcheck and its dev tools into .venv
 demo: setup  ## check the bundled examples against the embedded default host catalog
 	-$(BIN)/bindcheck check examples/
 
+tools:  ## helm and kubectl for the chart tests, into .tools/bin
+	bash .ci/tools
+
 lint:  ## format check, lint, strict typing, import layers
 	$(BIN)/ruff format --check webhook tests bench
 	$(BIN)/ruff check webhook tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint  ## lint, then the whole test suite
+test: lint tools  ## lint, then the whole test suite
 	$(BIN)/pytest
 
 bench: setup  ## print latency and throughput figures (not a test)
 	$(PY) bench/core_bench.py
 	$(PY) bench/cli_bench.py
+	$(PY) bench/server_bench.py

@@ -69,9 +69,13 @@ class Rule:
 
 
 def builtin_rules_dir() -> Path:
-    """The shipped rules: ``$BINDCHECK_BUILTIN_RULES`` or ``rules/`` beside the package."""
+    """The shipped rules: ``$BINDCHECK_BUILTIN_RULES``, else the package's copy.
+
+    ``webhook/data/rules`` is a link to the top-level ``rules/`` in a checkout and
+    a real directory inside a built wheel.
+    """
     override = os.environ.get("BINDCHECK_BUILTIN_RULES")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "rules"
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "data" / "rules"
 
 
 def rule_files(directory: Path) -> list[Path]:

@@ -1,0 +1,47 @@
+{{- define "bindcheck.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "bindcheck.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bindcheck.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bindcheck.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "bindcheck.labels" -}}
+{{ include "bindcheck.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "bindcheck.tlsSecret" -}}
+{{ include "bindcheck.fullname" . }}-tls
+{{- end -}}
+
+{{- define "bindcheck.catalogMode" -}}
+{{- if kindIs "string" .Values.catalog -}}
+{{- if ne .Values.catalog "none" -}}{{- fail "catalog must be a host catalog object, {} or \"none\"" -}}{{- end -}}
+none
+{{- else if .Values.catalog -}}
+file
+{{- else -}}
+default
+{{- end -}}
+{{- end -}}
+
+{{- define "bindcheck.configContent" -}}
+{{- if eq (include "bindcheck.catalogMode" .) "file" }}
+catalog.yaml: {{ toYaml .Values.catalog | quote }}
+{{- end }}
+{{- if .Values.rules }}
+rules: {{ toJson .Values.rules | quote }}
+{{- end }}
+{{- end -}}
