@@ -107,7 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cert-dir", type=Path, default=Path("certs"))
     serve.add_argument("--client-ca", type=Path, help="require client certs signed by this CA")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    serve.add_argument("--max-body-bytes", type=int, default=3 * 1024 * 1024)
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=3 * 1024 * 1024,
+        help="refuse larger requests with 413 (default: 3 MiB)",
+    )
+    serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a whole request (default: 10)",
+    )
     serve.add_argument(
         "--no-ratcheting",
         dest="ratcheting",

@@ -107,6 +107,8 @@ def parse(text: str, source: str) -> Iterator[Document]:
                 obj = loader.construct_document(node)
             except yaml.YAMLError as exc:
                 raise InputError(source, line, f"invalid YAML: {exc}") from None
+            except (ValueError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+                raise InputError(source, line, f"invalid value: {str(exc)[:120]}") from None
             if obj is not None:  # an empty document ("---" alone) holds nothing to check
                 yield from _expand_list(Document(source, line, obj, node))
     finally:

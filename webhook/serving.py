@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from webhook.certs import ensure_local_certs, not_after
 from webhook.core import Validator
@@ -61,8 +62,54 @@ def tls_context(cert_dir: Path, client_ca: Path | None) -> ssl.SSLContext:
     return ctx
 
 
-def https_server(app: Any, host: str, port: int, ctx: ssl.SSLContext) -> uvicorn.Server:
+class DeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline per request.
+
+    uvicorn times out idle keep-alive connections but not a client that trickles
+    a request in (slowloris): such a connection would hold its slot forever.
+    Here a request must arrive whole within :attr:`timeout` seconds of its first
+    byte (or of the connection opening), or the connection is closed.
+    """
+
+    timeout = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None:
+            self._arm()
+        super().data_received(data)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._deadline = self.loop.call_later(self.timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def https_server(
+    app: Any, host: str, port: int, ctx: ssl.SSLContext, request_timeout: float = 10.0
+) -> uvicorn.Server:
     """A uvicorn server on ``ctx``: the one way bindcheck (and its benchmark baseline) serves."""
+    protocol = type("DeadlineProtocol", (DeadlineProtocol,), {"timeout": request_timeout})
     config = uvicorn.Config(
         app,
         host=host,
@@ -72,6 +119,7 @@ def https_server(app: Any, host: str, port: int, ctx: ssl.SSLContext) -> uvicorn
         timeout_keep_alive=30,
         timeout_graceful_shutdown=25,
         limit_concurrency=1000,
+        http=protocol,
         h11_max_incomplete_event_size=64 * 1024,
     )
     config.load()
@@ -152,7 +200,7 @@ def run_server(
     state = ServerState(validator, ratcheting=args.ratcheting, max_body_bytes=args.max_body_bytes)
     state.metrics.cert_expiry.set(not_after(cert_dir / "tls.crt"))
     ctx = tls_context(cert_dir, args.client_ca)
-    server = https_server(create_app(state), args.host, args.port, ctx)
+    server = https_server(create_app(state), args.host, args.port, ctx, args.request_timeout)
     config_paths = [*args.rules]
     if args.catalog and args.catalog != "none":
         config_paths.append(Path(args.catalog))

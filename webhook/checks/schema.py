@@ -40,7 +40,15 @@ class SchemaResult:
 
 
 def quote(value: Any) -> str:
-    """A short, printable rendering of a user value for messages (escapes control chars)."""
+    """A short, printable rendering of a user value for messages (escapes control chars).
+
+    Containers are described, never printed: they may be huge or nested deep enough
+    to break ``repr``; so are integers too long to print.
+    """
+    if isinstance(value, dict | list):
+        return f"<{type_name(value)} of {len(value)} items>"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return "<very large integer>"
     text = value if isinstance(value, str) else repr(value)
     shown = text[:_SHOWN] + ("..." if len(text) > _SHOWN else "")
     return ascii(shown) if not shown.isprintable() else f'"{shown}"'

@@ -1,0 +1,279 @@
+"""Hostile input against the real server over TLS and against `bindcheck check`.
+
+Expected everywhere: a clear 4xx or a correct AdmissionReview from the server,
+exit 2 with a message from the CLI; never a 500, a traceback or a dead server.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import entry, workload
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_server import Server, review
+
+from webhook.cli import main
+
+OK_STATUSES = {200, 400, 413, 415}
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("hostile") / "certs", "--request-timeout", "2")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with server.client() as c:
+        yield c
+
+
+def post_raw(client, content, headers=None):
+    return client.post(
+        "/validate",
+        content=content,
+        headers={"content-type": "application/json", **(headers or {})},
+    )
+
+
+def still_serving(client) -> None:
+    r = client.post("/validate", json=review(workload([entry(), entry()]), uid="after"))
+    assert r.status_code == 200 and r.json()["response"]["allowed"] is False
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status"),
+    [
+        ("empty body", b"", 400),
+        ("nesting 10,000 deep", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, 400),
+        ("non-UTF-8", b'{"apiVersion": "\xff\xfe"}', 400),
+        ("duplicate keys", b'{"kind": "AdmissionReview", "kind": "x"}', 400),
+        ("NaN", b'{"apiVersion": NaN}', 400),
+        ("huge integer", b'{"n": ' + b"9" * 100_000 + b"}", 400),
+        ("a bare string", b'"AdmissionReview"', 400),
+        (
+            "request is a list",
+            b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":[]}',
+            400,
+        ),
+    ],
+)
+def test_malformed_bodies_get_a_clear_4xx(client, name, body, status):
+    r = post_raw(client, body)
+    assert r.status_code == status, name
+    assert set(r.json()) == {"error", "message"}
+    still_serving(client)
+
+
+def test_a_100_mb_body_is_refused_by_its_declared_length_and_by_streaming(server, client):
+    chunk = b" " * (1024 * 1024)
+
+    def body():
+        for _ in range(100):
+            yield chunk
+
+    with server.client() as c:
+        r = c.post("/validate", content=body(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    ctx = ssl.create_default_context(cafile=str(server.cert_dir / "ca.crt"))
+    with (
+        socket.create_connection(("127.0.0.1", server.port)) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(
+            b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n"
+        )
+        reply = tls.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413")
+    still_serving(client)
+
+
+def test_a_10000_entry_list_is_denied_quickly_on_its_size(client):
+    entries = [{"namespace": "wasi", "package": "keyvalue", "interfaces": ["store"]}] * 10_000
+    started = time.monotonic()
+    r = client.post("/validate", json=review(workload(entries)))
+    elapsed = time.monotonic() - started
+    causes = r.json()["response"]["status"]["details"]["causes"]
+    assert [c["reason"] for c in causes] == ["FieldValueTooMany"]
+    assert elapsed < 5
+
+
+def test_deep_nesting_inside_the_object_is_a_denial_not_a_crash(client):
+    deep = "x"
+    for _ in range(400):
+        deep = {"a": deep}
+    obj = workload([entry(config={"nested": deep}), entry(name=[deep])])
+    r = client.post("/validate", json=review(obj))
+    assert r.status_code == 200
+    fields = {c["field"] for c in r.json()["response"]["status"]["details"]["causes"]}
+    assert "spec.template.spec.hostInterfaces[0].config.nested" in fields
+
+
+def test_a_1_mb_name_is_rejected_with_a_short_message(client):
+    r = client.post("/validate", json=review(workload([entry(name="a" * 1024 * 1024)])))
+    status = r.json()["response"]["status"]
+    assert [c["reason"] for c in status["details"]["causes"]] == ["FieldValueTooLong"]
+    assert len(r.content) < 4096
+
+
+def test_escape_sequences_in_names_never_reach_messages_or_logs_raw(server, client):
+    evil = "\x1b[2J\x1b]0;pwned\x07\r\nname"
+    r = client.post("/validate", json=review(workload([entry(name=evil)]), uid="esc"))
+    message = r.json()["response"]["status"]["message"]
+    assert "\x1b" not in message and "\r" not in message and "\\x1b" in message
+    time.sleep(0.2)
+    assert "\x1b" not in server.log_text()
+
+
+def test_a_client_trickling_headers_is_cut_off_and_others_are_served(server, client):
+    ctx = ssl.create_default_context(cafile=str(server.cert_dir / "ca.crt"))
+    started = time.monotonic()
+    closed = False
+    with (
+        socket.create_connection(("127.0.0.1", server.port)) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        tls.settimeout(1)
+        for byte in b"POST /validate HTTP/1.1\r\nHost: localhost\r\n":
+            try:
+                tls.sendall(bytes([byte]))
+                if tls.recv(1) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                still_serving(client)  # the trickle holds no one else up
+            except (ssl.SSLError, OSError):
+                closed = True
+                break
+    assert closed
+    assert time.monotonic() - started < 10  # --request-timeout 2
+
+
+def test_memory_stays_bounded_through_the_hostile_inputs(server, client):
+    before = rss_kib(server.proc.pid)
+    for _ in range(3):
+        post_raw(client, b'{"a":' * 10_000 + b"1" + b"}" * 10_000)
+        client.post("/validate", json=review(workload([entry(name="a" * 1024 * 1024)])))
+        entries = [{"namespace": "wasi", "package": "keyvalue", "interfaces": ["store"]}] * 10_000
+        client.post("/validate", json=review(workload(entries)))
+    after = rss_kib(server.proc.pid)
+    assert after < 400 * 1024, f"RSS {after} KiB"
+    assert after - before < 100 * 1024
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    obj=JSON_VALUES,
+    uid=st.text(max_size=30),
+    op=st.sampled_from(["CREATE", "UPDATE", "DELETE", "X"]),
+)
+def test_fuzzed_reviews_get_a_4xx_or_a_correct_review(client, obj, uid, op):
+    body = {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {"uid": uid, "operation": op, "object": obj, "oldObject": obj},
+    }
+    r = client.post("/validate", json=body)
+    assert r.status_code in OK_STATUSES
+    if r.status_code == 200:
+        assert r.json()["response"]["uid"] == uid
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    hi=JSON_VALUES, kind=st.sampled_from(["Workload", "WorkloadDeployment", "WorkloadReplicaSet"])
+)
+def test_fuzzed_workloads_get_a_verdict(client, hi, kind):
+    obj = workload(None, kind=kind)
+    spec = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
+    spec["hostInterfaces"] = hi
+    r = client.post("/validate", json=review(obj))
+    assert r.status_code == 200
+    assert isinstance(r.json()["response"]["allowed"], bool)
+
+
+# The CLI
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (
+            "alias bomb",
+            "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+            + "".join(
+                f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+            ),
+        ),
+        ("deep nesting", "[" * 10_000 + "]" * 10_000),
+        ("non-UTF-8", b"kind: \xff\xfe\n"),
+        ("duplicate keys", "kind: Workload\nkind: Workload\n"),
+        ("huge integer", "n: " + "9" * 10_000 + "\n"),
+        ("tabs", "a:\n\t- b\n"),
+        ("binary", bytes(range(256))),
+    ],
+)
+def test_the_cli_exits_2_with_a_message_on_hostile_files(capsys, tmp_path, name, content):
+    path = tmp_path / "x.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code = main(["check", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2, name
+    assert str(path) in out and "Traceback" not in out + err
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=200))
+def test_the_cli_never_crashes_on_random_text(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("fuzz") / "x.yaml"
+    path.write_text(text)
+    assert main(["check", "--format", "json", str(path)]) in (0, 2)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(hi=JSON_VALUES)
+def test_the_cli_judges_random_workloads(tmp_path_factory, hi):
+    path = tmp_path_factory.mktemp("fuzz") / "w.yaml"
+    obj = workload(None, kind="Workload")
+    obj["spec"]["hostInterfaces"] = hi
+    path.write_text(yaml.safe_dump(obj))
+    out = tmp_path_factory.mktemp("sarif") / "out.sarif"
+    assert main(["check", "--format", "sarif", "--output", str(out), str(path)]) in (0, 1)
+    assert json.loads(out.read_text())["runs"][0]["results"] is not None
