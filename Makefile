@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup demo tools test lint bench
+.PHONY: setup demo tools test lint bench soak
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -30,3 +30,6 @@ bench: setup  ## print latency and throughput figures (not a test)
 	$(PY) bench/core_bench.py
 	$(PY) bench/cli_bench.py
 	$(PY) bench/server_bench.py
+
+soak: setup  ## 60 s at concurrency 64, every answer checked, memory growth measured
+	$(PY) bench/soak.py --duration 60 --concurrency 64

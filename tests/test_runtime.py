@@ -154,10 +154,16 @@ def test_an_import_label_nothing_names_is_an_error_never_a_fallback():
         resolve_import(routes, "wasi:keyvalue", "x")
 
 
-def test_redaction_hides_credentials():
-    assert redact("url", "redis://user:hunter2@r:6379/0", None) == "redis://***@r:6379/0"
-    assert redact("password", "hunter2", None) == "<redacted>"
-    assert redact("bucket", "b1", None) == "b1"
+def test_redaction_shows_only_declared_settings_and_masks_credentials():
+    from webhook.runtime.catalog import Backend
+
+    redis = Backend(name="redis", required=("url",), optional=("db", "password"), secret=("db",))
+    assert redact("url", "redis://user:hunter2@r:6379/0", redis) == "redis://***@r:6379/0"
+    assert redact("password", "hunter2", redis) == "<redacted>"  # declared, but named a credential
+    assert redact("db", "3", redis) == "<redacted>"  # declared secret
+    assert redact("dsn", "host=x password=hunter2", redis) == "<redacted>"  # not declared
+    assert redact("backend", "redis", redis) == "redis"
+    assert redact("url", "redis://r:6379", None) == "<redacted>"  # no backend: nothing declared
 
 
 # Through the validator

@@ -216,6 +216,8 @@ def run_server(
     # found at start; a no-op handler makes that a clean exit 0 after the drain.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    asyncio.run(main())
+    # The loop uvicorn would pick (uvloop when installed), as Server.run() does.
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+        runner.run(main())
     log.info("stopped")
     return 0

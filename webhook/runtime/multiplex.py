@@ -62,12 +62,20 @@ def unknown_backend_message(package_id: str, plugin: Plugin, name: str) -> str:
 
 
 def redact(key: str, value: str, backend: Backend | None) -> str:
-    """A config value fit to print: secrets hidden, credentials in URLs masked."""
-    if (backend is not None and key in backend.secret) or SECRET_KEY.search(key):
+    """A config value fit to print, or ``<redacted>``.
+
+    Shown: ``backend`` and the keys the backend declares, unless declared secret or
+    named like a credential; credentials inside URLs are masked. Anything else may
+    be a secret under an innocent name, so it is hidden.
+    """
+    declared = key == "backend" or (
+        backend is not None and key in (*backend.required, *backend.optional)
+    )
+    if not declared or (backend is not None and key in backend.secret) or SECRET_KEY.search(key):
         return "<redacted>"
     return _URL_USERINFO.sub(lambda m: f"{m.group(1)}***@", value)
 
 
 def visible_settings(entry: HostInterface, backend: Backend | None) -> dict[str, str]:
-    """The entry's settings as ``resolve`` shows them: every key, secret values redacted."""
+    """The entry's settings as ``resolve`` shows them: every key, values redacted as needed."""
     return {k: redact(k, v, backend) for k, v in sorted(entry.config.items())}
