@@ -95,8 +95,8 @@ def main() -> None:
         ports = {"bindcheck": free_port(), "echo": free_port()}
         procs = [
             serve([sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
-                   "--port", str(ports["bindcheck"]), "--cert-dir", str(tmpdir / "certs"),
-                   "--log-level", "warning"], ports["bindcheck"]),
+                   "--port", str(ports["bindcheck"]), "--cert-dir", str(tmpdir / "certs")],
+                  ports["bindcheck"]),
             serve([sys.executable, str(ROOT / "bench" / "echo_app.py"), str(ports["echo"]),
                    str(tmpdir / "certs")], ports["echo"]),
         ]  # fmt: skip

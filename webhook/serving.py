@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -216,6 +217,12 @@ def run_server(
     # found at start; a no-op handler makes that a clean exit 0 after the drain.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
+    # Start-up objects (compiled rules, catalog, FastAPI) never die: keep them out of the
+    # collector's scans, and collect young objects less often. Requests allocate
+    # mostly acyclic data that reference counting frees; this trims p99 jitter.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
     # The loop uvicorn would pick (uvloop when installed), as Server.run() does.
     with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
         runner.run(main())

@@ -10,7 +10,9 @@ them to it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 VARIABLES = ("self", "variables")
@@ -62,12 +64,24 @@ class GoogleEngine:
 
     def compile(self, expression: str) -> Program:
         try:
-            return self._env.compile(expression)  # type: ignore[no-any-return]
+            compiled = self._env.compile(expression)
         except RuntimeError as exc:
             raise CelCompileError(_strip_status(str(exc))) from None
+        return _GoogleProgram(compiled, _SELF.search(expression) is not None)
 
     def bind(self, self_list: list[dict[str, Any]]) -> Bound:
         return _GoogleBound(self._env, self._cel.Type.ERROR, self_list)
+
+
+_SELF = re.compile(r"\bself\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _GoogleProgram:
+    compiled: Any
+    uses_self: bool
+    """False when the text never names ``self`` (a mention inside a string literal
+    only costs a conversion), so its activation can skip converting the list again."""
 
 
 class _GoogleBound:
@@ -79,13 +93,15 @@ class _GoogleBound:
         self._shared = env.Activation(data={"self": self_list, "variables": {}})
 
     def run(self, program: Program, variables: Mapping[str, Any]) -> Any:
-        activation = (
-            self._env.Activation(data={"self": self._self, "variables": dict(variables)})
-            if variables
-            else self._shared
-        )
+        assert isinstance(program, _GoogleProgram)
+        if not variables:
+            activation = self._shared
+        elif program.uses_self:
+            activation = self._env.Activation(data={"self": self._self, "variables": variables})
+        else:
+            activation = self._env.Activation(data={"variables": variables})
         try:
-            value = program.eval(activation)  # type: ignore[attr-defined]
+            value = program.compiled.eval(activation)
         except (RuntimeError, TypeError, ValueError) as exc:
             raise CelEvalError(_strip_status(str(exc))) from None
         if value.type() == self._error_type:

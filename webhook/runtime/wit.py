@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set as AbstractSet
+from functools import lru_cache
 
 from webhook.model import HostInterface
 
@@ -52,6 +53,7 @@ def includes(
     return all(name in offered for name in entry.interfaces)
 
 
+@lru_cache(maxsize=1024)
 def parse_semver(version: str) -> tuple[int, int, int, tuple[str, ...]] | None:
     """``(major, minor, patch, prerelease)``; ``None`` when not semver."""
     match = _SEMVER.match(version)
@@ -61,6 +63,7 @@ def parse_semver(version: str) -> tuple[int, int, int, tuple[str, ...]] | None:
     return int(match.group(1)), int(match.group(2)), int(match.group(3)), pre
 
 
+@lru_cache(maxsize=1024)
 def compat_key(version: str) -> str:
     """The operator's merge key: ``M`` (major>0), ``0.m`` (minor>0), else ``0.0.p``.
 
