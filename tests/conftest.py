@@ -27,6 +27,17 @@ SAMPLES = [REFERENCE / n for n in ("deployment.yaml", "blobby.yaml", "messaging.
 CRDS = sorted(REFERENCE.glob("runtime.wasmcloud.dev_*.yaml"))
 
 
+PIN_RULE = """\
+id: needs-version
+reason: FieldValueRequired
+scope: entry
+fieldPath: .version
+expression: self.map(x, has(x.version))
+message: "{entries} ({entry}) must pin a version"
+"""
+"""A user rule file used across tests; its expression is on line 5."""
+
+
 def entry(namespace: str = "wasi", package: str = "keyvalue", **fields: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"namespace": namespace, "package": package, "interfaces": ["store"]}
     out.update(fields)

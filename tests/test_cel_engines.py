@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import CRDS, workload
+from conftest import CRDS, PIN_RULE, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_property import ENTRY
@@ -74,14 +74,7 @@ def test_a_syntax_error_is_a_compile_error(engine):
         make_engine(engine).compile("self.all(x, ")
 
 
-RULE = """\
-id: needs-version
-reason: FieldValueRequired
-scope: entry
-fieldPath: .version
-expression: self.map(x, has(x.version))
-message: "{entries} ({entry}) must pin a version"
-"""
+RULE = PIN_RULE
 
 
 def test_a_user_rule_reports_each_failing_entry(tmp_path):

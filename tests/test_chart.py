@@ -24,14 +24,17 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def render(*args: str) -> list[dict]:
-    out = subprocess.run(
+def helm_template(*args: str) -> str:
+    return subprocess.run(
         [tool("helm"), "template", "rel", str(CHART), "-n", NS, *args],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def render(*args: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(helm_template(*args)) if d]
 
 
 def by_kind(docs: list[dict], kind: str) -> list[dict]:
@@ -234,12 +237,7 @@ def test_optional_objects_render_only_when_enabled(default):
 @pytest.mark.parametrize("args", [[], ["--set", "certManager.enabled=true"]])
 def test_kubectl_reads_every_rendered_object(args, tmp_path):
     # kubectl's own decoder as a second parser (--local: no API server here).
-    rendered = subprocess.run(
-        [tool("helm"), "template", "rel", str(CHART), "-n", NS, *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rendered = helm_template(*args)
     path = Path(tmp_path / "rendered.yaml")
     path.write_text(rendered)
     proc = subprocess.run(

@@ -37,9 +37,8 @@ JSON_VALUES = st.recursive(
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("hostile") / "certs", "--request-timeout", "2")
-    yield s
-    s.stop()
+    with Server(tmp_path_factory.mktemp("hostile") / "certs", "--request-timeout", "2") as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,14 @@ from __future__ import annotations
 import shutil
 import time
 
-from conftest import ROOT, entry, workload
+from conftest import PIN_RULE, ROOT, entry, workload
 from test_server import Server, review
 
 PLAIN = ROOT / "examples" / "plain-keyvalue-host.yaml"
 NAMED_TWICE = workload(
     [entry(name="cache", version="0.2.0-draft"), entry(name="sessions", version="0.2.0-draft")]
 )
-RULE = """\
-id: pin-versions
-reason: FieldValueRequired
-scope: entry
-fieldPath: .version
-expression: self.map(x, has(x.version))
-message: "{entries} must pin a version"
-"""
+RULE = PIN_RULE
 
 
 def wait_until(predicate, timeout=10.0):

@@ -49,12 +49,17 @@ class Server:
     def log_text(self) -> str:
         return self.log.read_text()
 
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("srv") / "certs")
-    yield s
-    s.stop()
+    with Server(tmp_path_factory.mktemp("srv") / "certs") as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -54,23 +54,20 @@ def quote(value: Any) -> str:
     return ascii(shown) if not shown.isprintable() else f'"{shown}"'
 
 
+_JSON_TYPES = (
+    (type(None), "null"),
+    (bool, "boolean"),  # before int: a bool is an int to Python
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
+
+
 def type_name(value: Any) -> str:
     """The JSON type name of a value, as the API server words it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    return next((name for t, name in _JSON_TYPES if isinstance(value, t)), type(value).__name__)
 
 
 def _type(field: str, want: str, value: Any, hint: str = "") -> Violation:
