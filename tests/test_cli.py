@@ -147,3 +147,14 @@ def test_an_internal_error_exits_3_with_a_short_report_not_a_traceback(tmp_path)
     assert proc.returncode == 3
     assert "internal error: ZeroDivisionError" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_sarif_output_validates_against_an_independent_sarif_2_1_0_model(capsys):
+    import sarif_pydantic
+
+    _, out, _ = run(capsys, "check", str(EXAMPLES), "--format", "sarif")
+    log = sarif_pydantic.Sarif.model_validate(json.loads(out))
+    results = log.runs[0].results
+    assert len(results) == 7  # 6 denials and 1 warning across examples/
+    assert {r.level.value for r in results} == {"error", "warning"}
+    assert all(r.locations[0].physical_location.region.start_line >= 1 for r in results)
