@@ -115,20 +115,33 @@ def parse(text: str, source: str) -> Iterator[Document]:
         loader.dispose()
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):  # slow path only when something repeats
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key[:80]!r}")
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_strict(data: str | bytes) -> Any:
+    """``json.loads`` that refuses what Kubernetes' strict decoding refuses.
+
+    Duplicate keys and ``NaN``/``Infinity`` raise ``ValueError`` (as do integers past
+    Python's digit limit); too-deep nesting raises ``RecursionError``.
+    """
+    return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
 def _parse_json(text: str, source: str) -> Iterator[Document]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise ValueError(f"duplicate key {key!r}")
-            out[key] = value
-        return out
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
     try:
-        obj = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        obj = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise InputError(source, exc.lineno, f"invalid JSON: {exc.msg}") from None
     except ValueError as exc:  # duplicate keys, NaN, huge integers

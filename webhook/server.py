@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from webhook.admission import review
 from webhook.core import Validator
+from webhook.manifests import loads_strict
 from webhook.metrics import Metrics
 from webhook.report.safe import printable
 from webhook.reviews import AdmissionReview
@@ -59,17 +60,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _parse(body: bytes) -> AdmissionReview:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out = dict(pairs)
-        if len(out) != len(pairs):
-            raise ValueError("duplicate key in JSON object")
-        return out
-
-    def no_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
     try:
-        data = json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        data = loads_strict(body)
     except RecursionError:
         raise BadRequest(400, "invalid_json", "JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -30,6 +31,7 @@ class VerdictCache:
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
         self._entries: OrderedDict[bytes, tuple[Violation, ...]] = OrderedDict()
+        self._lock = threading.Lock()  # the CLI and server use one thread; library users may not
         self.hits = 0
         self.misses = 0
 
@@ -45,18 +47,20 @@ class VerdictCache:
         return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
     def get(self, key: bytes) -> tuple[Violation, ...] | None:
-        found = self._entries.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return found
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
 
     def put(self, key: bytes, violations: tuple[Violation, ...]) -> None:
         if self.size <= 0:
             return
-        self._entries[key] = violations
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = violations
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
