@@ -37,7 +37,7 @@ ENTRY = """\
           package: keyvalue
           version: 0.2.0-draft
           interfaces: [store, atomics]
-          name: store-{j}
+          name: app{i}-store-{j}
           config:
             backend: nats
             url: nats://nats-{j}.team.svc:4222
@@ -45,9 +45,10 @@ ENTRY = """\
 
 
 def write(root: Path, count: int = 1000, entries: int = 16) -> list[Path]:
-    body = "".join(ENTRY.format(j=j) for j in range(entries))
     paths = []
     for i in range(count):
+        # Every manifest's list is different, so no verdict is reused from the cache.
+        body = "".join(ENTRY.format(i=i, j=j) for j in range(entries))
         p = root / f"app-{i:04}.yaml"
         p.write_text(DOC.format(i=i, t=i % 7, entries=body))
         paths.append(p)
@@ -76,7 +77,8 @@ def main() -> None:
         from webhook.core import build_validator
         from webhook.runtime.catalog import load_catalog
 
-        validator = build_validator(catalog=load_catalog(None))
+        # No verdict reuse between the repeated runs: every run does the full work.
+        validator = build_validator(catalog=load_catalog(None), cache_size=0)
 
         def in_process() -> None:
             report = check_paths([str(root)], validator)
