@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from webhook.core import Validator
 from webhook.errors import InputError
-from webhook.manifests import expand_paths, read_path
+from webhook.manifests import documents
 from webhook.report.results import Report, Result
 
 
@@ -28,15 +28,14 @@ def check_paths(paths: Iterable[str], validator: Validator) -> Report:
 
 
 def _check_all(paths: Iterable[str], validator: Validator, report: Report) -> None:
-    for path in expand_paths(paths):
-        try:
-            for doc in read_path(path):
-                outcome = validator.check(doc.obj)
-                if outcome is None:
-                    report.skipped += 1
-                else:
-                    if not outcome.violations:
-                        doc.node = doc.obj = None  # kept only to locate violations
-                    report.results.append(Result(doc, outcome))
-        except InputError as exc:
-            report.errors.append(exc)
+    for doc in documents(paths):
+        if isinstance(doc, InputError):
+            report.errors.append(doc)
+            continue
+        outcome = validator.check(doc.obj)
+        if outcome is None:
+            report.skipped += 1
+            continue
+        if not outcome.violations:
+            doc.node = doc.obj = None  # kept only to locate violations
+        report.results.append(Result(doc, outcome))

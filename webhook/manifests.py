@@ -232,6 +232,15 @@ def read_path(path: str) -> Iterator[Document]:
     yield from parse(_decode(data, path), path)
 
 
+def documents(paths: Iterable[str]) -> Iterator[Document | InputError]:
+    """Every document under ``paths``; an unreadable file comes as its error, and the rest go on."""
+    for path in expand_paths(paths):
+        try:
+            yield from read_path(path)
+        except InputError as exc:
+            yield exc
+
+
 def _decode(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")

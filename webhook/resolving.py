@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from webhook.checks.capability import check_capability
-from webhook.checks.schema import check_schema
+from webhook.checks.schema import check_schema, check_spec_gap
 from webhook.errors import InputError
-from webhook.manifests import expand_paths, identity, locate, read_path
+from webhook.manifests import Document, documents, identity, locate
 from webhook.report.json_format import violation_dict
 from webhook.report.safe import printable
 from webhook.runtime.catalog import Catalog
@@ -21,51 +21,57 @@ from webhook.runtime.routes import routes_for
 def resolve_paths(
     paths: Iterable[str], catalog: Catalog, do_probe: bool, timeout: float
 ) -> tuple[list[dict[str, Any]], list[InputError]]:
+    """Routing tables of every workload in ``paths``, plus the inputs that could not be read."""
     workloads: list[dict[str, Any]] = []
     errors: list[InputError] = []
-    for path in expand_paths(paths):
-        try:
-            for doc in read_path(path):
-                ident = identity(doc.obj)
-                if ident is None:
-                    continue
-                workload, gap = locate(doc.obj, *ident)
-                schema = check_schema(workload)
-                violations = list(schema.violations)
-                if gap is None:
-                    violations += check_capability(workload, schema.entries, catalog)
-                routes = routes_for(schema.entries, catalog, workload.host_selector)
-                rows = []
-                for route in routes:
-                    if do_probe:
-                        ok, detail = probe(route, timeout)
-                        row_probe: dict[str, Any] | None = {"ok": ok, "detail": detail}
-                    else:
-                        row_probe = None
-                    rows.append(
-                        {
-                            "index": route.entry.index,
-                            "instance": route.instance,
-                            "name": route.name,
-                            "plugin": route.plugin,
-                            "backend": route.backend,
-                            "settings": route.settings,
-                            "probe": row_probe,
-                        }
-                    )
-                workloads.append(
-                    {
-                        "source": doc.source,
-                        "line": doc.line,
-                        "kind": ident[0],
-                        "name": ident[1],
-                        "routes": rows,
-                        "violations": [violation_dict(v) for v in violations],
-                    }
-                )
-        except InputError as exc:
-            errors.append(exc)
+    for doc in documents(paths):
+        if isinstance(doc, InputError):
+            errors.append(doc)
+            continue
+        table = resolve_document(doc, catalog, do_probe, timeout)
+        if table is not None:
+            workloads.append(table)
     return workloads, errors
+
+
+def resolve_document(
+    doc: Document, catalog: Catalog, do_probe: bool, timeout: float
+) -> dict[str, Any] | None:
+    """One workload's routes (the JSON contract's shape); ``None`` for other kinds."""
+    ident = identity(doc.obj)
+    if ident is None:
+        return None
+    workload, gap = locate(doc.obj, *ident)
+    schema = check_schema(workload)
+    if gap is not None:
+        violations = [check_spec_gap(gap)]
+    else:
+        violations = [*schema.violations, *check_capability(workload, schema.entries, catalog)]
+    rows = []
+    for route in routes_for(schema.entries, catalog, workload.host_selector):
+        probed = None
+        if do_probe:
+            ok, detail = probe(route, timeout)
+            probed = {"ok": ok, "detail": detail}
+        rows.append(
+            {
+                "index": route.entry.index,
+                "instance": route.instance,
+                "name": route.name,
+                "plugin": route.plugin,
+                "backend": route.backend,
+                "settings": route.settings,
+                "probe": probed,
+            }
+        )
+    return {
+        "source": doc.source,
+        "line": doc.line,
+        "kind": ident[0],
+        "name": ident[1],
+        "routes": rows,
+        "violations": [violation_dict(v) for v in violations],
+    }
 
 
 def render_text(workloads: list[dict[str, Any]]) -> str:
