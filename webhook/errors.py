@@ -10,7 +10,9 @@ it is a list of :class:`webhook.violations.Violation`)::
     │   │                          server refuses to start or keeps the last good one)
     │   ├── RuleLoadError          a CEL rule file that does not load or compile (file, line)
     │   └── CatalogError           a host catalog that does not load (file, path, reason)
-    └── ProbeError                 a backend probe could not even be attempted
+
+A backend that a probe cannot reach is neither: it is a result (``resolve --probe``
+reports it per name and exits 1).
 """
 
 from __future__ import annotations
@@ -50,7 +52,3 @@ class CatalogError(ConfigError):
         self.source = source
         self.path = path
         super().__init__(f"{source}: {path or '<root>'}: {message}")
-
-
-class ProbeError(BindcheckError):
-    """A backend probe that could not be attempted (bad URL, unsupported scheme)."""

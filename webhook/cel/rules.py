@@ -159,15 +159,14 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
     if "groupBy" in data and scope != "entry":
         raise fail("groupBy", "groupBy needs scope: entry")
 
-    def compile_at(key: str, expression: Any, line_no: int | None = None) -> Program:
+    def compile_at(key: str, expression: Any) -> Program:
         if not isinstance(expression, str):
             raise fail(key, f"{key} must be a CEL expression string")
         try:
             return engine.compile(expression)
         except CelCompileError as exc:
-            where = line_no if line_no is not None else lines.get(key, line)
             message = f"rule {rule_id!r}: {key} does not compile: {exc}"
-            raise RuleLoadError(source, where, message) from None
+            raise RuleLoadError(source, lines.get(key, line), message) from None
 
     variables = []
     raw_vars = data.get("variables") or []

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhook.model import HostInterface
-from webhook.runtime.catalog import Plugin
+from webhook.runtime.catalog import Plugin, index_by_package
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +46,6 @@ class NamedConflict:
             f"requires {len(self.entries)} named entries for {self.package_id} "
             f"(names: {', '.join(self.names)})"
         )
-
-
-def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:
-    """Plugins by the (namespace, package) they serve, id order kept within each package."""
-    by_package: dict[tuple[str, str], list[Plugin]] = defaultdict(list)
-    for plugin in plugins:
-        for key in dict.fromkeys((w.namespace, w.package) for w in plugin.worlds):
-            by_package[key].append(plugin)
-    return dict(by_package)
 
 
 def bind(

@@ -6,6 +6,8 @@ standard wasmCloud host; ``--catalog FILE`` replaces it.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -116,12 +118,19 @@ class Catalog(_Strict):
 
     def package_index(self, group: HostGroup) -> dict[tuple[str, str], list[Plugin]]:
         """The group's plugins by (namespace, package), computed once per group."""
-        from webhook.runtime.binding import index_by_package
-
         index = self._indexes.get(group.name)
         if index is None:
             index = self._indexes[group.name] = index_by_package(self.plugins_of(group))
         return index
+
+
+def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:
+    """Plugins by the (namespace, package) they serve, id order kept within each package."""
+    by_package: dict[tuple[str, str], list[Plugin]] = defaultdict(list)
+    for plugin in plugins:
+        for key in dict.fromkeys((w.namespace, w.package) for w in plugin.worlds):
+            by_package[key].append(plugin)
+    return dict(by_package)
 
 
 def load_catalog(path: str | None) -> Catalog | None:

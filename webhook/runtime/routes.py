@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from webhook.model import HostInterface
 from webhook.runtime.binding import bind
-from webhook.runtime.catalog import Backend, Catalog
+from webhook.runtime.catalog import Catalog
 from webhook.runtime.multiplex import choose_backend, route_key, visible_settings
 from webhook.runtime.wit import instance_id
 
@@ -19,7 +19,6 @@ class Route:
     plugin: str | None
     backend: str | None
     settings: dict[str, str]
-    backend_spec: Backend | None = field(default=None, repr=False)
 
 
 def routes_for(
@@ -43,7 +42,6 @@ def routes_for(
                 plugin=claim.plugin.id if claim.plugin else None,
                 backend=backend.name if backend else None,
                 settings=visible_settings(entry, backend),
-                backend_spec=backend,
             )
         )
     return out
