@@ -158,3 +158,8 @@ def test_sarif_output_validates_against_an_independent_sarif_2_1_0_model(capsys)
     assert len(results) == 7  # 6 denials and 1 warning across examples/
     assert {r.level.value for r in results} == {"error", "warning"}
     assert all(r.locations[0].physical_location.region.start_line >= 1 for r in results)
+
+
+def test_an_unwritable_output_file_exits_2_with_the_reason(capsys, tmp_path):
+    code, _, err = run(capsys, "check", GOOD, "-o", str(tmp_path / "missing" / "out.txt"))
+    assert code == 2 and "cannot write" in err and "No such file or directory" in err

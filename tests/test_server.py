@@ -323,3 +323,17 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
     assert reply.startswith(b"HTTP/1.1 200")
     assert b'"uid": "in-flight"' in reply
     assert server.stop() == 0
+
+
+def test_a_port_in_use_fails_start_up_with_a_message(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--cert-dir", str(tmp_path / "certs")],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"could not serve on 127.0.0.1:{port}" in proc.stderr

@@ -155,7 +155,10 @@ def _run(args: argparse.Namespace) -> int:
         report = check_paths(args.paths, make_validator(args))
         text = FORMATS[args.format](report)
         if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+            try:
+                Path(args.output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         else:
             sys.stdout.write(text)
         for error in report.errors:

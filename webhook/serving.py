@@ -225,6 +225,13 @@ def run_server(
     gc.set_threshold(10_000, 20, 20)
     # The loop uvicorn would pick (uvloop when installed), as Server.run() does.
     with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
-        runner.run(main())
+        try:
+            runner.run(main())
+        except SystemExit:  # uvicorn exits this way when it cannot listen
+            if server.started:
+                raise
+    if not server.started:  # uvicorn logged why (address in use, permission denied...)
+        sys.stderr.write(f"bindcheck: could not serve on {args.host}:{args.port}\n")
+        return 2
     log.info("stopped")
     return 0
