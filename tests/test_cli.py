@@ -163,3 +163,9 @@ def test_sarif_output_validates_against_an_independent_sarif_2_1_0_model(capsys)
 def test_an_unwritable_output_file_exits_2_with_the_reason(capsys, tmp_path):
     code, _, err = run(capsys, "check", GOOD, "-o", str(tmp_path / "missing" / "out.txt"))
     assert code == 2 and "cannot write" in err and "No such file or directory" in err
+
+
+def test_an_empty_directory_passes_with_a_warning(capsys, tmp_path):
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert code == 0 and "0 objects checked" in out
+    assert f"no documents found in {tmp_path}" in err

@@ -164,6 +164,8 @@ def _run(args: argparse.Namespace) -> int:
         for error in report.errors:
             if args.format != "text":  # text already lists them
                 sys.stderr.write(f"bindcheck: {error}\n")
+        if not (report.results or report.skipped or report.errors):
+            sys.stderr.write(f"bindcheck: warning: no documents found in {' '.join(args.paths)}\n")
         return report.exit_code()
     if args.command == "resolve":
         from webhook.resolving import run_resolve
