@@ -16,10 +16,11 @@ demo: setup  ## check the bundled examples against the embedded default host cat
 	if [ $$rc -eq 1 ]; then echo "(exit 1, as expected: two of the examples are meant to be denied)"; \
 	else echo "unexpected exit $$rc from the demo" >&2; exit 1; fi
 
-tools:  ## helm and kubectl for the chart tests, into .tools/bin
+tools:  ## what the tests run for real: redis, nats, wrk (apt), helm and kubectl (.tools/bin)
+	bash .ci/system-deps
 	bash .ci/tools
 
-lint:  ## format check, lint, strict typing, import layers
+lint: setup  ## format check, lint, strict typing, import layers
 	$(BIN)/ruff format --check webhook tests bench
 	$(BIN)/ruff check webhook tests bench
 	$(BIN)/mypy
