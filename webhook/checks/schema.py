@@ -143,11 +143,28 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
             and all(type(r) is dict and type(r.get("name", "")) is str for r in refs)
         ):
             return None
-    entry = HostInterface(index, ns, pkg, tuple(ifaces), version, name, dict(config or {}))
-    cel_entry = {k: v for k, v in item.items() if v is not None}
-    cel_entry["__namespace__"] = cel_entry.pop("namespace")
-    cel_entry["__package__"] = cel_entry.pop("package")
-    return entry, cel_entry
+    return _typed(index, item)
+
+
+def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, Any]]:
+    """An entry whose fields have the right types, as Python sees it and as CEL sees it.
+
+    CEL sees what the API server keeps: known fields only, nulls pruned, and
+    ``namespace``/``package`` escaped as the API server escapes them.
+    """
+    kept = {k: v for k, v in item.items() if k in KNOWN_FIELDS and v is not None}
+    entry = HostInterface(
+        index=index,
+        namespace=kept["namespace"],
+        package=kept["package"],
+        interfaces=tuple(kept["interfaces"]),
+        version=kept.get("version"),
+        name=kept.get("name"),
+        config=dict(kept.get("config") or {}),
+    )
+    kept["__namespace__"] = kept.pop("namespace")
+    kept["__package__"] = kept.pop("package")
+    return entry, kept
 
 
 def _check_entry(
@@ -211,23 +228,7 @@ def _check_entry(
             )
     if any(v.rule in ("schema-type", "schema-required") for v in out):
         return None, None, out
-    entry = HostInterface(
-        index=index,
-        namespace=values["namespace"],
-        package=values["package"],
-        interfaces=tuple(interfaces or ()),
-        version=values.get("version"),
-        name=values.get("name"),
-        config=dict(config or {}),
-    )
-    cel_entry: dict[str, Any] = {
-        "__namespace__": entry.namespace,
-        "__package__": entry.package,
-        "interfaces": list(entry.interfaces),
-    }
-    for field in ("version", "name", "config", "configFrom", "secretFrom"):
-        if item.get(field) is not None:
-            cel_entry[field] = item[field]
+    entry, cel_entry = _typed(index, item)
     return entry, cel_entry, out
 
 
