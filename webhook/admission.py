@@ -32,7 +32,13 @@ def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True)
     outcome = None
     if req.operation in ("CREATE", "UPDATE") and req.object is not None:
         outcome = validator.check(req.object)
-    if outcome is not None and ratcheting and req.operation == "UPDATE" and req.old_object:
+    if (
+        outcome is not None
+        and not outcome.allowed  # only denials ratchet: skip the old object otherwise
+        and ratcheting
+        and req.operation == "UPDATE"
+        and req.old_object
+    ):
         outcome = _ratchet(outcome, validator.check(req.old_object))
     response: dict[str, Any] = {"uid": req.uid, "allowed": True}
     if outcome is not None:
