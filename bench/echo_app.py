@@ -1,5 +1,5 @@
 """The benchmark baseline: a minimal FastAPI endpoint that parses the body and echoes the uid,
-served exactly as bindcheck is (same uvicorn settings, same TLS context setup)."""
+served exactly as bindcheck is (same FastAPI and uvicorn settings, same TLS context)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 
+from webhook.server import APP_SETTINGS
 from webhook.serving import https_server, tls_context
 
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+app = FastAPI(**APP_SETTINGS)
 
 
 @app.post("/validate")

@@ -7,6 +7,7 @@ Bounded: every run is a few seconds, only 127.0.0.1 is contacted.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -22,7 +23,6 @@ from servers import free_port, wait_for_port  # noqa: E402
 
 from webhook.certs import write_certs  # noqa: E402
 
-DURATION = "8s"
 LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -60,9 +60,9 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(port: int, script: Path, concurrency: int) -> dict:
+def wrk(port: int, script: Path, concurrency: int, duration: str) -> dict:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{concurrency}", f"-d{DURATION}", "--latency", "-s", str(script),
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}", "--latency", "-s", str(script),
          f"https://127.0.0.1:{port}/validate"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -79,13 +79,19 @@ def serve(argv: list[str], port: int) -> subprocess.Popen:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, nargs="+", default=[3, 64])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--bodies", nargs="+", default=["distinct", "repeated"])
+    parser.add_argument("--duration", default="8s", help="per measured row (wrk syntax)")
+    opts = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("server_bench needs wrk: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         write_certs(tmpdir / "certs", ["localhost", "127.0.0.1"])
         scripts = {}
-        for n in (3, 64):
+        for n in opts.entries:
             body = tmpdir / f"review-{n}.json"
             body.write_text(json.dumps(review(n)))
             for mode in ("distinct", "repeated"):
@@ -101,19 +107,19 @@ def main() -> None:
                    str(tmpdir / "certs")], ports["echo"]),
         ]  # fmt: skip
         try:
-            print(f"loopback HTTPS, one uvicorn process each, wrk -t2, {DURATION} per row")
+            print(f"loopback HTTPS, one uvicorn process each, wrk -t2, {opts.duration} per row")
             print("distinct: every review has a new name (no verdict reuse, the worst case);")
             print("repeated: the same review again (verdict cache hits, like scale updates)")
             print(f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'echo rps':>8} {'p50':>7} {'p99':>7} | "
                   f"{'ours rps':>8} {'p50':>7} {'p99':>7} | {'rps x':>5} {'p99 x':>5}")  # fmt: skip
-            for n in (3, 64):
-                for c in (16, 64):
-                    for mode in ("distinct", "repeated"):
+            for n in opts.entries:
+                for c in opts.concurrency:
+                    for mode in opts.bodies:
                         script = scripts[n, mode]
-                        wrk(ports["echo"], script, c)  # warm-up, discarded
-                        echo = wrk(ports["echo"], script, c)
-                        wrk(ports["bindcheck"], script, c)
-                        ours = wrk(ports["bindcheck"], script, c)
+                        wrk(ports["echo"], script, c, "2s")  # warm-up, discarded
+                        echo = wrk(ports["echo"], script, c, opts.duration)
+                        wrk(ports["bindcheck"], script, c, "2s")
+                        ours = wrk(ports["bindcheck"], script, c, opts.duration)
                         errors = ours["errors"] or echo["errors"]
                         print(f"{n:>7} {c:>4} {mode:>8} | {echo['rps']:>8.0f} {echo['p50']:>6.2f}m "
                               f"{echo['p99']:>6.2f}m | {ours['rps']:>8.0f} {ours['p50']:>6.2f}m "

@@ -182,6 +182,17 @@ def test_bad_requests_get_a_4xx_json_error(client, content, headers, status, err
     assert (r.status_code, r.json()["error"]) == (status, error)
 
 
+def test_validate_answers_only_post_and_other_paths_stay_fastapi_routes(client):
+    r = client.get("/validate")
+    assert (r.status_code, r.json()["error"], r.headers["allow"]) == (
+        405,
+        "method_not_allowed",
+        "POST",
+    )
+    assert client.get("/nowhere").status_code == 404
+    assert client.post("/healthz").status_code == 405
+
+
 def test_a_body_over_the_limit_is_refused_with_413(client):
     r = client.post("/validate", content=b"x" * (3 * 1024 * 1024 + 1),
                     headers={"content-type": "application/json"})  # fmt: skip

@@ -3,6 +3,12 @@
 Two error families stay apart: a bad *object* is an AdmissionReview denial
 (HTTP 200); a bad *request* (not JSON, too big, not an AdmissionReview) is a
 4xx with a JSON error. Nothing here answers 500 on purpose.
+
+``POST /validate`` is a plain ASGI middleware of the FastAPI app rather than a
+route: FastAPI's per-request routing, dependency solving and response classes
+cost about 50 µs here, more than checking a short list, and admission sits on
+the API server's hot path. Health, readiness, metrics, 404 and the rest are
+ordinary FastAPI routes.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from webhook.admission import review
+from webhook.admission import Decision, review
 from webhook.core import Validator
 from webhook.manifests import loads_strict
 from webhook.metrics import Metrics
@@ -26,6 +33,17 @@ from webhook.report.safe import printable
 from webhook.reviews import AdmissionReview
 
 log = logging.getLogger("bindcheck.decisions")
+VALIDATE_PATH = "/validate"
+APP_SETTINGS: dict[str, Any] = {
+    "title": "bindcheck",
+    "docs_url": None,
+    "redoc_url": None,
+    "openapi_url": None,
+    # Prometheus metrics are our own; without this FastAPI asks the OpenTelemetry
+    # providers on every request whether anything listens.
+    "telemetry": {"tracing": False, "metrics": False, "logs": False},
+}
+"""FastAPI settings, shared with the benchmark's echo baseline so both are served alike."""
 
 
 @dataclass(slots=True)
@@ -45,19 +63,6 @@ class BadRequest(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise BadRequest(413, "too_large", f"request body over the {limit}-byte limit")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, "too_large", f"request body over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _parse(body: bytes) -> AdmissionReview:
     try:
         data = loads_strict(body)
@@ -74,55 +79,114 @@ def _parse(body: bytes) -> AdmissionReview:
         raise BadRequest(400, "not_admission_review", printable(message)[:300]) from None
 
 
-def create_app(state: ServerState) -> FastAPI:
-    app = FastAPI(title="bindcheck", docs_url=None, redoc_url=None, openapi_url=None)
-    metrics = state.metrics
+class ValidateEndpoint:
+    """``POST /validate``: an AdmissionReview in, its answer out; every other path passes on."""
 
-    @app.exception_handler(BadRequest)
-    async def bad_request(_: Request, exc: BadRequest) -> JSONResponse:
-        metrics.bad_requests.labels(exc.reason).inc()
-        return JSONResponse({"error": exc.reason, "message": exc.message}, status_code=exc.status)
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != VALIDATE_PATH:
+            await self.app(scope, receive, send)
+            return
+        try:
+            if scope["method"] != "POST":
+                raise BadRequest(405, "method_not_allowed", "use POST")
+            body = await self._read(scope, receive)
+            if body is None:
+                return  # the client left; nobody to answer
+            status, payload = 200, self._answer(body)
+        except BadRequest as exc:
+            self.state.metrics.bad_requests.labels(exc.reason).inc()
+            status = exc.status
+            payload = json.dumps({"error": exc.reason, "message": exc.message}).encode()
+        except Exception as exc:  # pragma: no cover - a bug; never a traceback to the caller
+            logging.getLogger("bindcheck").error("internal error: %s", type(exc).__name__)
+            self.state.metrics.bad_requests.labels("internal").inc()
+            status, payload = 500, b'{"error": "internal", "message": "internal error"}'
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(payload)),
+        ]
+        if status == 405:
+            headers.append((b"allow", b"POST"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
+        limit = self.state.max_body_bytes
+        ctype, declared = b"", None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                ctype = value
+            elif name == b"content-length":
+                declared = value
+        if ctype and not ctype.startswith(b"application/json"):
+            raise BadRequest(415, "content_type", "send application/json")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise BadRequest(413, "too_large", f"request body over the {limit}-byte limit")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BadRequest(413, "too_large", f"request body over the {limit}-byte limit")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _answer(self, raw: bytes) -> bytes:
+        started = time.perf_counter()
+        body = _parse(raw)
+        state = self.state
+        decision = review(state.validator, body, state.ratcheting)
+        payload = json.dumps(decision.response).encode()
+        self._record(body, decision, time.perf_counter() - started)
+        return payload
+
+    def _record(self, body: AdmissionReview, decision: Decision, elapsed: float) -> None:
+        """Metrics and the decision log line: rule ids and names only, never config values."""
+        metrics = self.state.metrics
+        req, outcome = body.request, decision.outcome
+        kind = outcome.kind if outcome else (req.kind.kind or "other")
+        verdict = "allowed" if decision.allowed else "denied"
+        metrics.requests.labels(kind, req.operation, verdict).inc()
+        metrics.latency.observe(elapsed)
+        rules: set[str] = set()
+        if outcome is not None:
+            for v in outcome.violations:
+                metrics.violations.labels(v.rule, v.action.value).inc()
+                rules.add(v.rule)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "decision",
+                extra={
+                    "uid": req.uid,
+                    "kind": kind,
+                    "object": f"{req.namespace}/{outcome.name if outcome else req.name}",
+                    "operation": req.operation,
+                    "dry_run": req.dry_run,
+                    "verdict": verdict,
+                    "rules": sorted(rules),
+                    "latency_ms": round(elapsed * 1000, 3),
+                },
+            )
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(**APP_SETTINGS)
+    app.add_middleware(ValidateEndpoint, state=state)
+    metrics = state.metrics
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
         logging.getLogger("bindcheck").error("internal error: %s", type(exc).__name__)
         metrics.bad_requests.labels("internal").inc()
         return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)
-
-    @app.post("/validate")
-    async def validate(request: Request) -> Response:
-        started = time.perf_counter()
-        ctype = request.headers.get("content-type", "")
-        if ctype and not ctype.startswith("application/json"):
-            raise BadRequest(415, "content_type", "send application/json")
-        body = _parse(await _read_body(request, state.max_body_bytes))
-        decision = review(state.validator, body, state.ratcheting)
-        elapsed = time.perf_counter() - started
-        req = body.request
-        outcome = decision.outcome
-        kind = outcome.kind if outcome else (req.kind.kind or "other")
-        verdict = "allowed" if decision.allowed else "denied"
-        metrics.requests.labels(kind, req.operation, verdict).inc()
-        metrics.latency.observe(elapsed)
-        rules: list[str] = []
-        if outcome is not None:
-            for v in outcome.violations:
-                metrics.violations.labels(v.rule, v.action.value).inc()
-                rules.append(v.rule)
-        log.info(
-            "decision",
-            extra={
-                "uid": req.uid,
-                "kind": kind,
-                "object": f"{req.namespace}/{outcome.name if outcome else req.name}",
-                "operation": req.operation,
-                "dry_run": req.dry_run,
-                "verdict": verdict,
-                "rules": sorted(set(rules)),
-                "latency_ms": round(elapsed * 1000, 3),
-            },
-        )
-        return Response(json.dumps(decision.response), media_type="application/json")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
