@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import CRDS, PIN_RULE, workload
+from conftest import CRDS, PIN_RULE, entry, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_property import ENTRY
 
 from webhook.cel.engines import CelCompileError, make_engine
-from webhook.cel.rules import load_rule_text
+from webhook.cel.rules import builtin_rules_dir, evaluate, load_rule_text
+from webhook.checks.schema import check_schema
 from webhook.core import build_validator
 from webhook.errors import RuleLoadError
+from webhook.manifests import identity, locate
 from webhook.violations import Policy
 
 SMALL_LISTS = st.lists(ENTRY, min_size=0, max_size=8)  # celpy is slow: keep lists short
@@ -110,3 +112,51 @@ def test_a_rule_that_fails_at_evaluation_is_reported_not_raised(tmp_path):
     v = build_validator(extra_rule_dirs=[tmp_path])
     out = v.check(workload([{"namespace": "wasi", "package": "http", "interfaces": ["h"]}]))
     assert [x.rule for x in out.violations] == ["rule-error"]
+
+
+BUILTIN = build_validator(Policy.UPSTREAM)
+GUARDED = [r for r in BUILTIN.rules if r.only_if_shared]
+
+
+def test_the_shipped_pairwise_rules_declare_only_if_shared():
+    assert {r.id for r in GUARDED} == {"unique-entry", "single-unnamed"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ENTRY, min_size=0, max_size=20))
+def test_only_if_shared_claims_of_the_shipped_rules_hold(entries):
+    """Where a rule's guard says it cannot fail, running it anyway finds nothing."""
+    obj = workload(entries)
+    workload_, _ = locate(obj, *identity(obj))
+    schema = check_schema(workload_)
+    bound = BUILTIN.engine.bind(schema.cel_input)
+    for rule in GUARDED:
+        if not rule.may_fail(schema.entries):
+            assert evaluate(rule, workload_, bound, schema.entries) == []
+
+
+def test_an_unsound_only_if_shared_claim_is_what_the_property_catches():
+    # Two unnamed keyvalue entries of different versions break single-unnamed, yet
+    # agree on nothing that includes the version: a claim listing it would be wrong.
+    text = (builtin_rules_dir() / "upstream-single-unnamed.yaml").read_text()
+    wrong = text.replace("[namespace, package, name]", "[namespace, package, name, version]")
+    (rule,) = load_rule_text(wrong, "wrong.yaml", BUILTIN.engine)
+    entries = [entry(version="0.2.0"), entry(version="0.2.1")]
+    obj = workload(entries)
+    workload_, _ = locate(obj, *identity(obj))
+    schema = check_schema(workload_)
+    bound = BUILTIN.engine.bind(schema.cel_input)
+    assert not rule.may_fail(schema.entries)
+    assert [v.rule for v in evaluate(rule, workload_, bound, schema.entries)] == ["single-unnamed"]
+
+
+def test_a_guarded_rule_still_runs_when_two_entries_agree():
+    out = BUILTIN.check(workload([entry(name="a"), entry(name="a")]))
+    assert [v.rule for v in out.violations] == ["unique-entry"]
+
+
+@pytest.mark.parametrize("value", ["[]", "[colour]", "name", "[interfaces]"])
+def test_only_if_shared_must_list_identity_fields(value):
+    with pytest.raises(RuleLoadError) as info:
+        load_rule_text(RULE + f"onlyIfShared: {value}\n", "r.yaml", make_engine("google"))
+    assert info.value.line == RULE.count("\n") + 1 and "onlyIfShared" in str(info.value)

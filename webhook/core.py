@@ -114,7 +114,11 @@ class Validator:
             out.extend(check_strict_naming(workload, entries))
         else:
             out.extend(check_operator_merge(workload, entries))
-        active = [r for r in self.rules if r.applies_to(self.policy) and r.id not in self.disabled]
+        active = [
+            r
+            for r in self.rules
+            if r.applies_to(self.policy) and r.id not in self.disabled and r.may_fail(entries)
+        ]
         if schema.cel_input is not None and active and self.engine is not None:
             bound = self.engine.bind(schema.cel_input)
             for rule in active:
