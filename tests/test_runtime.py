@@ -57,11 +57,11 @@ def test_instance_id_and_display_omit_absent_parts():
 
 def test_includes_needs_equal_versions_where_both_are_set_and_every_interface():
     e = hi(version="0.2.0")
-    assert includes("wasi", "keyvalue", "0.2.0", ["store", "batch"], e)
-    assert includes("wasi", "keyvalue", None, ["store"], e)
-    assert not includes("wasi", "keyvalue", "0.2.1", ["store"], e)
-    assert not includes("wasi", "keyvalue", "0.2.0", ["batch"], e)
-    assert includes("wasi", "keyvalue", "0.2.0", ["store"], hi(version=None))
+    assert includes("wasi", "keyvalue", "0.2.0", frozenset({"store", "batch"}), e)
+    assert includes("wasi", "keyvalue", None, frozenset({"store"}), e)
+    assert not includes("wasi", "keyvalue", "0.2.1", frozenset({"store"}), e)
+    assert not includes("wasi", "keyvalue", "0.2.0", frozenset({"batch"}), e)
+    assert includes("wasi", "keyvalue", "0.2.0", frozenset({"store"}), hi(version=None))
 
 
 @pytest.mark.parametrize(

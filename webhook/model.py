@@ -24,6 +24,11 @@ class HostInterface:
         return bool(self.name)
 
     @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """(namespace, package, name, version), an absent name or version as ``""``."""
+        return (self.namespace, self.package, self.name or "", self.version or "")
+
+    @property
     def package_id(self) -> str:
         """``namespace:package``, the unit names are scoped to."""
         return f"{self.namespace}:{self.package}"

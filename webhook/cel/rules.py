@@ -37,6 +37,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,10 @@ class Rule:
         fields = self.only_if_shared
         if not fields:
             return True
-        seen: set[tuple[str, ...]] = set()
-        for entry in entries:
-            key = tuple(getattr(entry, f) or "" for f in fields)
-            if key in seen:
-                return True
-            seen.add(key)
-        return False
+        keys = [entry.identity for entry in entries]
+        if len(fields) < len(SHAREABLE_FIELDS):
+            keys = list(map(itemgetter(*(SHAREABLE_FIELDS.index(f) for f in fields)), keys))
+        return len(set(keys)) < len(keys)
 
 
 def builtin_rules_dir() -> Path:

@@ -121,12 +121,13 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
     """
     if type(item) is not dict or not item.keys() <= KNOWN_FIELDS:
         return None
-    ns, pkg, ifaces = item.get("namespace"), item.get("package"), item.get("interfaces")
-    name, version, config = item.get("name"), item.get("version"), item.get("config")
+    get = item.get
+    ns, pkg, ifaces = get("namespace"), get("package"), get("interfaces")
     if not (type(ns) is str and len(ns) <= 128 and type(pkg) is str and len(pkg) <= 128):
         return None
     if not (type(ifaces) is list and ifaces and all(type(i) is str for i in ifaces)):
         return None
+    name, version, config = get("name"), get("version"), get("config")
     if name is not None and not (
         type(name) is str and len(name) <= 64 and _NAME_RE.fullmatch(name)
     ):
@@ -137,13 +138,18 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
         type(config) is dict and all(type(v) is str for v in config.values())
     ):
         return None
-    for refs in (item.get("configFrom"), item.get("secretFrom")):
-        if refs is not None and not (
-            type(refs) is list
-            and all(type(r) is dict and type(r.get("name", "")) is str for r in refs)
-        ):
-            return None
+    if "configFrom" in item or "secretFrom" in item:
+        for refs in (get("configFrom"), get("secretFrom")):
+            if refs is not None and not (
+                type(refs) is list
+                and all(type(r) is dict and type(r.get("name", "")) is str for r in refs)
+            ):
+                return None
     return _typed(index, item)
+
+
+_CEL_NAMES = {"namespace": "__namespace__", "package": "__package__"}
+"""The API server escapes these field names for CEL (they are CEL reserved words)."""
 
 
 def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, Any]]:
@@ -152,19 +158,21 @@ def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, A
     CEL sees what the API server keeps: known fields only, nulls pruned, and
     ``namespace``/``package`` escaped as the API server escapes them.
     """
-    kept = {k: v for k, v in item.items() if k in KNOWN_FIELDS and v is not None}
+    cel_entry = {
+        _CEL_NAMES.get(k, k): v for k, v in item.items() if k in KNOWN_FIELDS and v is not None
+    }
+    get = item.get
+    config = get("config")
     entry = HostInterface(
-        index=index,
-        namespace=kept["namespace"],
-        package=kept["package"],
-        interfaces=tuple(kept["interfaces"]),
-        version=kept.get("version"),
-        name=kept.get("name"),
-        config=dict(kept.get("config") or {}),
+        index,
+        item["namespace"],
+        item["package"],
+        tuple(item["interfaces"]),
+        get("version"),
+        get("name"),
+        dict(config) if config else {},
     )
-    kept["__namespace__"] = kept.pop("namespace")
-    kept["__package__"] = kept.pop("package")
-    return entry, kept
+    return entry, cel_entry
 
 
 def _check_entry(

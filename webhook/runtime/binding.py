@@ -61,9 +61,14 @@ def bind(
     if by_package is None:
         by_package = index_by_package(plugins)
     claims = []
+    # Entries that differ only by name and config are served by the same plugins.
+    servers_of: dict[tuple[str, str, str | None, tuple[str, ...]], list[Plugin]] = {}
     for entry in entries:
-        candidates = by_package.get((entry.namespace, entry.package), [])
-        servers = [p for p in candidates if p.serves(entry)]
+        shape = (entry.namespace, entry.package, entry.version, entry.interfaces)
+        servers = servers_of.get(shape)
+        if servers is None:
+            candidates = by_package.get(shape[:2], [])
+            servers = servers_of[shape] = [p for p in candidates if p.serves(entry)]
         pinned = by_id.get(entry.name or "")
         if pinned is not None and pinned in servers:
             claims.append(Claim(entry, pinned))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 from webhook.model import HostInterface
@@ -39,7 +38,7 @@ def includes(
     namespace: str,
     package: str,
     version: str | None,
-    offered: AbstractSet[str],
+    offered: frozenset[str],
     entry: HostInterface,
 ) -> bool:
     """Whether a plugin world (namespace, package, version, interface names) serves ``entry``.
@@ -50,7 +49,7 @@ def includes(
         return False
     if version and entry.version and version != entry.version:
         return False
-    return all(name in offered for name in entry.interfaces)
+    return offered.issuperset(entry.interfaces)
 
 
 @lru_cache(maxsize=1024)
