@@ -39,12 +39,22 @@ end
 """
 
 
-def review(entries: int) -> dict:
+BODIES = {
+    "distinct": "every review has a new name (no verdict reuse; the common list, allowed)",
+    "repeated": "the same review again (verdict cache hits, like scale updates)",
+    "dupe": "a new name every review, and the last entry repeats the first, so the pairwise "
+    "CEL rules run (denied)",
+}
+
+
+def review(entries: int, duplicate: bool = False) -> dict:
     his = [{"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
             "interfaces": ["store"], "name": f"store-{i}" if i else "VARYME",
             "config": {"backend": "nats", "url": f"nats://n{i}:4222"}} for i in range(entries)]  # fmt: skip
     if entries == 3:
         his[1] = {"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"]}
+    if duplicate:
+        his[-1] = dict(his[0])
     obj = {"apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": "WorkloadDeployment",
            "metadata": {"name": "app", "namespace": "apps"},
            "spec": {"replicas": 1, "template": {"spec": {"hostInterfaces": his,
@@ -82,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, nargs="+", default=[3, 64])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--bodies", nargs="+", default=["distinct", "repeated"])
+    parser.add_argument("--bodies", nargs="+", choices=BODIES, default=list(BODIES))
     parser.add_argument("--duration", default="8s", help="per measured row (wrk syntax)")
     opts = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -92,11 +102,11 @@ def main() -> None:
         write_certs(tmpdir / "certs", ["localhost", "127.0.0.1"])
         scripts = {}
         for n in opts.entries:
-            body = tmpdir / f"review-{n}.json"
-            body.write_text(json.dumps(review(n)))
-            for mode in ("distinct", "repeated"):
+            for mode in BODIES:
+                body = tmpdir / f"review-{n}-{mode}.json"
+                body.write_text(json.dumps(review(n, duplicate=mode == "dupe")))
                 scripts[n, mode] = tmpdir / f"post-{n}-{mode}.lua"
-                flag = "true" if mode == "distinct" else "false"
+                flag = "false" if mode == "repeated" else "true"
                 scripts[n, mode].write_text(LUA.format(body=body, distinct=flag))
         ports = {"bindcheck": free_port(), "echo": free_port()}
         procs = [
@@ -108,8 +118,8 @@ def main() -> None:
         ]  # fmt: skip
         try:
             print(f"loopback HTTPS, one uvicorn process each, wrk -t2, {opts.duration} per row")
-            print("distinct: every review has a new name (no verdict reuse, the worst case);")
-            print("repeated: the same review again (verdict cache hits, like scale updates)")
+            for mode in opts.bodies:
+                print(f"{mode}: {BODIES[mode]}")
             print(f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'echo rps':>8} {'p50':>7} {'p99':>7} | "
                   f"{'ours rps':>8} {'p50':>7} {'p99':>7} | {'rps x':>5} {'p99 x':>5}")  # fmt: skip
             for n in opts.entries:

@@ -122,17 +122,27 @@ def test_the_shipped_pairwise_rules_declare_only_if_shared():
     assert {r.id for r in GUARDED} == {"unique-entry", "single-unnamed"}
 
 
+def _full_and_guarded(rule, entries):
+    """The rule's violations on the whole list, and on the entries its guard selects."""
+    obj = workload(entries)
+    found, _ = locate(obj, *identity(obj))
+    schema = check_schema(found)
+    full = evaluate(rule, found, BUILTIN.engine.bind(schema.cel_input), schema.entries)
+    involved = rule.involved(schema.entries)
+    subset = [schema.cel_input[i] for i in involved]
+    guarded = evaluate(
+        rule, found, BUILTIN.engine.bind(subset), [schema.entries[i] for i in involved]
+    )
+    return full, guarded if involved else []
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(ENTRY, min_size=0, max_size=20))
 def test_only_if_shared_claims_of_the_shipped_rules_hold(entries):
-    """Where a rule's guard says it cannot fail, running it anyway finds nothing."""
-    obj = workload(entries)
-    workload_, _ = locate(obj, *identity(obj))
-    schema = check_schema(workload_)
-    bound = BUILTIN.engine.bind(schema.cel_input)
+    """On just the entries the guard selects, a rule finds exactly what it finds on all."""
     for rule in GUARDED:
-        if not rule.may_fail(schema.entries):
-            assert evaluate(rule, workload_, bound, schema.entries) == []
+        full, guarded = _full_and_guarded(rule, entries)
+        assert guarded == full
 
 
 def test_an_unsound_only_if_shared_claim_is_what_the_property_catches():
@@ -141,22 +151,28 @@ def test_an_unsound_only_if_shared_claim_is_what_the_property_catches():
     text = (builtin_rules_dir() / "upstream-single-unnamed.yaml").read_text()
     wrong = text.replace("[namespace, package, name]", "[namespace, package, name, version]")
     (rule,) = load_rule_text(wrong, "wrong.yaml", BUILTIN.engine)
-    entries = [entry(version="0.2.0"), entry(version="0.2.1")]
-    obj = workload(entries)
-    workload_, _ = locate(obj, *identity(obj))
-    schema = check_schema(workload_)
-    bound = BUILTIN.engine.bind(schema.cel_input)
-    assert not rule.may_fail(schema.entries)
-    assert [v.rule for v in evaluate(rule, workload_, bound, schema.entries)] == ["single-unnamed"]
+    full, guarded = _full_and_guarded(rule, [entry(version="0.2.0"), entry(version="0.2.1")])
+    assert [v.rule for v in full] == ["single-unnamed"] and guarded == []
 
 
-def test_a_guarded_rule_still_runs_when_two_entries_agree():
-    out = BUILTIN.check(workload([entry(name="a"), entry(name="a")]))
-    assert [v.rule for v in out.violations] == ["unique-entry"]
+def test_a_guarded_rule_runs_on_the_entries_that_agree_and_names_them():
+    entries = [entry(name=f"n{i}") for i in range(10)] + [entry(name="n3")]
+    out = BUILTIN.check(workload(entries))
+    assert [(v.rule, v.field) for v in out.violations] == [
+        ("unique-entry", "spec.template.spec.hostInterfaces[10].name")
+    ]
+    assert out.violations[0].message.startswith(
+        "[3] and [10] are the same entry (wasi:keyvalue [n3]/store)"
+    )
 
 
-@pytest.mark.parametrize("value", ["[]", "[colour]", "name", "[interfaces]"])
-def test_only_if_shared_must_list_identity_fields(value):
+@pytest.mark.parametrize(
+    ("value", "scope"),
+    [("[]", "entry"), ("[colour]", "entry"), ("name", "entry"), ("[interfaces]", "entry"),
+     ("[name]", "list")],
+)  # fmt: skip
+def test_only_if_shared_must_list_identity_fields_of_an_entry_rule(value, scope):
+    text = RULE.replace("scope: entry", f"scope: {scope}") + f"onlyIfShared: {value}\n"
     with pytest.raises(RuleLoadError) as info:
-        load_rule_text(RULE + f"onlyIfShared: {value}\n", "r.yaml", make_engine("google"))
+        load_rule_text(text, "r.yaml", make_engine("google"))
     assert info.value.line == RULE.count("\n") + 1 and "onlyIfShared" in str(info.value)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from webhook.cel.engines import DEFAULT_ENGINE, Engine, make_engine
+from webhook.cel.engines import DEFAULT_ENGINE, Bound, Engine, make_engine
 from webhook.cel.rules import Rule, builtin_rules_dir, evaluate, load_rules, rule_files
 from webhook.checks.capability import check_capability
 from webhook.checks.merge import check_operator_merge
@@ -20,7 +20,7 @@ from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import MAX_ENTRIES, check_schema, check_spec_gap
 from webhook.errors import ConfigError
 from webhook.manifests import identity, locate
-from webhook.model import Workload
+from webhook.model import HostInterface, Workload
 from webhook.runtime.catalog import Catalog
 from webhook.verdict_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from webhook.verdict_cache import VerdictCache
@@ -114,17 +114,33 @@ class Validator:
             out.extend(check_strict_naming(workload, entries))
         else:
             out.extend(check_operator_merge(workload, entries))
-        active = [
-            r
-            for r in self.rules
-            if r.applies_to(self.policy) and r.id not in self.disabled and r.may_fail(entries)
-        ]
-        if schema.cel_input is not None and active and self.engine is not None:
-            bound = self.engine.bind(schema.cel_input)
-            for rule in active:
-                out.extend(evaluate(rule, workload, bound, entries))
+        cel_input = schema.cel_input
+        if cel_input is not None and self.engine is not None:
+            out.extend(self._run_rules(workload, entries, cel_input, self.engine))
         if self.catalog is not None and schema.cel_input is not None:
             out.extend(check_capability(workload, entries, self.catalog))
+        return out
+
+    def _run_rules(
+        self,
+        workload: Workload,
+        entries: list[HostInterface],
+        cel_input: list[dict[str, Any]],
+        engine: Engine,
+    ) -> list[Violation]:
+        """The active CEL rules, each on the entries it must see (see ``onlyIfShared``)."""
+        out: list[Violation] = []
+        whole: Bound | None = None  # the full list, converted for the engine once
+        for rule in self.rules:
+            if not rule.applies_to(self.policy) or rule.id in self.disabled:
+                continue
+            involved = rule.involved(entries)
+            if involved is None:
+                whole = whole or engine.bind(cel_input)
+                out.extend(evaluate(rule, workload, whole, entries))
+            elif involved:
+                bound = engine.bind([cel_input[i] for i in involved])
+                out.extend(evaluate(rule, workload, bound, [entries[i] for i in involved]))
         return out
 
     def _settle(self, found: Iterable[Violation]) -> list[Violation]:
