@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HostInterface:
-    """One ``hostInterfaces`` entry; ``name``/``version`` are ``None`` when absent."""
+    """One ``hostInterfaces`` entry; ``name``/``version`` are ``None`` when absent.
+
+    A value nothing mutates, yet not ``frozen``: entries are built on every review,
+    and a frozen dataclass's ``__init__`` costs about twice as much.
+    """
 
     index: int
     namespace: str

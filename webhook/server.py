@@ -13,8 +13,10 @@ ordinary FastAPI routes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,35 @@ APP_SETTINGS: dict[str, Any] = {
 """FastAPI settings, shared with the benchmark's echo baseline so both are served alike."""
 
 
+class DecisionLog:
+    """Decision lines, in the shape of every other bindcheck log line, written in batches.
+
+    Straight to stderr: the logging module's records, handlers and formatter cost
+    about 12 µs a line under load, 8% of a review. The lines of one event-loop turn
+    leave in one write, so a busy server makes a system call per batch rather than
+    per review; a line waits at most for the loop's next turn. ``--log-level``
+    still decides, through the decisions logger's level.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+
+    def write(self, fields: dict[str, Any]) -> None:
+        line = {"level": "info", "logger": log.name, "msg": "decision", **fields}
+        self._pending.append(json.dumps(line, ensure_ascii=True))
+        if len(self._pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no event loop (a direct call): write now
+                self.flush()
+
+    def flush(self) -> None:
+        lines, self._pending = self._pending, []
+        if lines:
+            sys.stderr.write("\n".join(lines) + "\n")
+            sys.stderr.flush()
+
+
 @dataclass(slots=True)
 class ServerState:
     """What the app serves with; ``validator`` is swapped whole when config reloads."""
@@ -56,6 +87,7 @@ class ServerState:
     metrics: Metrics = field(default_factory=Metrics)
     problems: dict[str, str] = field(default_factory=dict)
     """Reload failures by source; the last good config keeps serving meanwhile."""
+    decisions: DecisionLog = field(default_factory=DecisionLog)
 
 
 class BadRequest(Exception):
@@ -162,9 +194,8 @@ class ValidateEndpoint:
                 metrics.violations.labels(v.rule, v.action.value).inc()
                 rules.add(v.rule)
         if log.isEnabledFor(logging.INFO):
-            log.info(
-                "decision",
-                extra={
+            self.state.decisions.write(
+                {
                     "uid": req.uid,
                     "kind": kind,
                     "object": f"{req.namespace}/{outcome.name if outcome else req.name}",
@@ -173,7 +204,7 @@ class ValidateEndpoint:
                     "verdict": verdict,
                     "rules": sorted(rules),
                     "latency_ms": round(elapsed * 1000, 3),
-                },
+                }
             )
 
 

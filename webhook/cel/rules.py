@@ -96,9 +96,9 @@ class Rule:
         keys: list[Any] = [entry.identity for entry in entries]
         if len(fields) < len(SHAREABLE_FIELDS):
             keys = list(map(itemgetter(*(SHAREABLE_FIELDS.index(f) for f in fields)), keys))
-        counts = Counter(keys)
-        if len(counts) == len(keys):  # the common list: every entry differs
+        if len(set(keys)) == len(keys):  # the common list: every entry differs
             return []
+        counts = Counter(keys)
         return [i for i, key in enumerate(keys) if counts[key] > 1]
 
 

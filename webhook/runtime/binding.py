@@ -20,7 +20,7 @@ from webhook.model import HostInterface
 from webhook.runtime.catalog import Plugin, index_by_package
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per entry per review: not frozen, for speed
 class Claim:
     entry: HostInterface
     plugin: Plugin | None

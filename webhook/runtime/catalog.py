@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from webhook.errors import CatalogError
 from webhook.model import HostInterface
@@ -84,8 +84,6 @@ class Catalog(_Strict):
     host_groups: tuple[HostGroup, ...] = Field(alias="hostGroups", min_length=1)
     plugins: tuple[Plugin, ...]
     source: str = Field(default=DEFAULT_CATALOG, exclude=True)
-    _ordered: dict[str, list[Plugin]] = PrivateAttr(default_factory=dict)
-    _indexes: dict[str, dict[tuple[str, str], list[Plugin]]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
@@ -109,19 +107,21 @@ class Catalog(_Strict):
 
     def plugins_of(self, group: HostGroup) -> list[Plugin]:
         """The group's plugins in id order (the order a host tries them in)."""
-        ordered = self._ordered.get(group.name)
-        if ordered is None:  # computed once per group: this sits on the admission hot path
-            by_id = {p.id: p for p in self.plugins}
-            ordered = sorted((by_id[i] for i in group.plugins), key=lambda p: p.id)
-            self._ordered[group.name] = ordered
-        return ordered
+        return self._by_group[group.name][0]
 
     def package_index(self, group: HostGroup) -> dict[tuple[str, str], list[Plugin]]:
-        """The group's plugins by (namespace, package), computed once per group."""
-        index = self._indexes.get(group.name)
-        if index is None:
-            index = self._indexes[group.name] = index_by_package(self.plugins_of(group))
-        return index
+        """The group's plugins by (namespace, package)."""
+        return self._by_group[group.name][1]
+
+    @cached_property
+    def _by_group(self) -> dict[str, tuple[list[Plugin], dict[tuple[str, str], list[Plugin]]]]:
+        # Computed once: plugins_of and package_index sit on the admission hot path.
+        by_id = {p.id: p for p in self.plugins}
+        out = {}
+        for group in self.host_groups:
+            ordered = sorted((by_id[i] for i in group.plugins), key=lambda p: p.id)
+            out[group.name] = (ordered, index_by_package(ordered))
+        return out
 
 
 def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:

@@ -22,7 +22,7 @@ class ResolutionError(Exception):
     """A name or backend that a host could not resolve; the message is the host's."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per entry per review: not frozen, for speed
 class BackendChoice:
     backend: Backend | None
     unknown: str | None = None
