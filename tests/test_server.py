@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from conftest import entry, workload
 from servers import free_port, wait_for_port
 
 from webhook.certs import key_pem, load_or_make_ca, make_leaf, pem, write_certs
+from webhook.server import DecisionLog
 
 
 class Server:
@@ -348,3 +350,29 @@ def test_a_port_in_use_fails_start_up_with_a_message(tmp_path):
         )  # fmt: skip
     assert proc.returncode == 2
     assert f"could not serve on 127.0.0.1:{port}" in proc.stderr
+
+
+def test_decision_lines_of_one_loop_turn_leave_in_one_write(capsys):
+    decisions = DecisionLog()
+
+    async def answer_three() -> str:
+        for i in range(3):
+            decisions.write({"uid": f"u{i}", "verdict": "allowed"})
+        held = capsys.readouterr().err  # nothing yet: the batch waits for the next turn
+        await asyncio.sleep(0)
+        return held
+
+    assert asyncio.run(answer_three()) == ""
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(x["uid"], x["msg"], x["logger"]) for x in lines] == [
+        (f"u{i}", "decision", "bindcheck.decisions") for i in range(3)
+    ]
+    decisions.write({"uid": "outside-a-loop"})  # no loop running: written at once
+    assert "outside-a-loop" in capsys.readouterr().err
+
+
+def test_log_level_warning_keeps_decision_lines_out(tmp_path):
+    with Server(tmp_path / "certs", "--log-level", "warning") as quiet, quiet.client() as c:
+        assert post(c, review(workload([entry()]), uid="hush"))["response"]["allowed"] is True
+        time.sleep(0.2)
+        assert '"hush"' not in quiet.log_text()
