@@ -276,3 +276,13 @@ def test_the_cli_judges_random_workloads(tmp_path_factory, hi):
     out = tmp_path_factory.mktemp("sarif") / "out.sarif"
     assert main(["check", "--format", "sarif", "--output", str(out), str(path)]) in (0, 1)
     assert json.loads(out.read_text())["runs"][0]["results"] is not None
+
+
+def test_a_1_mb_object_name_floods_neither_the_response_nor_the_log(server, client):
+    obj = workload([entry(), entry()])  # two unnamed: denied, so the name is quoted
+    obj["metadata"]["name"] = "w" * 1024 * 1024
+    r = client.post("/validate", json=review(obj, uid="big-name"))
+    assert r.json()["response"]["allowed"] is False and len(r.content) < 4096
+    time.sleep(0.2)
+    line = next(x for x in server.log_text().splitlines() if '"big-name"' in x)
+    assert len(line) < 1024

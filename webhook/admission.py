@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from webhook.core import Outcome, Validator
+from webhook.report.safe import clipped
 from webhook.reviews import AdmissionReview
 from webhook.violations import Action, Violation
 
@@ -67,7 +68,8 @@ def _ratchet(new: Outcome, old: Outcome | None) -> Outcome:
 
 def _status(outcome: Outcome) -> dict[str, Any]:
     denials = outcome.denials
-    what = f'{outcome.kind}.runtime.wasmcloud.dev "{outcome.name}" is invalid'
+    name = clipped(outcome.name)
+    what = f'{outcome.kind}.runtime.wasmcloud.dev "{name}" is invalid'
     listed = ", ".join(f"{v.field}: {v.reason.label}: {v.message} [{v.rule}]" for v in denials)
     return {
         "status": "Failure",
@@ -75,7 +77,7 @@ def _status(outcome: Outcome) -> dict[str, Any]:
         "reason": "Invalid",
         "message": f"{what}: [{listed}]",
         "details": {
-            "name": outcome.name,
+            "name": name,
             "group": "runtime.wasmcloud.dev",
             "kind": outcome.kind,
             "causes": [

@@ -31,7 +31,7 @@ from webhook.admission import Decision, review
 from webhook.core import Validator
 from webhook.manifests import loads_strict
 from webhook.metrics import Metrics
-from webhook.report.safe import printable
+from webhook.report.safe import clipped, printable
 from webhook.reviews import AdmissionReview
 
 log = logging.getLogger("bindcheck.decisions")
@@ -198,7 +198,7 @@ class ValidateEndpoint:
                 {
                     "uid": req.uid,
                     "kind": kind,
-                    "object": f"{req.namespace}/{outcome.name if outcome else req.name}",
+                    "object": clipped(f"{req.namespace}/{outcome.name if outcome else req.name}"),
                     "operation": req.operation,
                     "dry_run": req.dry_run,
                     "verdict": verdict,
