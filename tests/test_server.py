@@ -184,6 +184,13 @@ def test_bad_requests_get_a_4xx_json_error(client, content, headers, status, err
     assert (r.status_code, r.json()["error"]) == (status, error)
 
 
+def test_a_json_content_type_is_matched_without_regard_to_case_or_parameters(client):
+    body = json.dumps(review(workload([entry()]))).encode()
+    for ctype in ("Application/JSON", "application/json; charset=utf-8"):
+        r = client.post("/validate", content=body, headers={"content-type": ctype})
+        assert r.status_code == 200 and r.json()["response"]["allowed"] is True
+
+
 def test_validate_answers_only_post_and_other_paths_stay_fastapi_routes(client):
     r = client.get("/validate")
     assert (r.status_code, r.json()["error"], r.headers["allow"]) == (

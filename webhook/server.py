@@ -154,7 +154,7 @@ class ValidateEndpoint:
                 ctype = value
             elif name == b"content-length":
                 declared = value
-        if ctype and not ctype.startswith(b"application/json"):
+        if ctype and not ctype.lower().startswith(b"application/json"):  # media types ignore case
             raise BadRequest(415, "content_type", "send application/json")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             raise BadRequest(413, "too_large", f"request body over the {limit}-byte limit")
