@@ -32,7 +32,7 @@ function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 local n = 0
 function request()
   n = n + 1
-  -- distinct: every request a new name, so no verdict is ever reused
+  -- every request but "repeated" ones gets a new value, so no verdict is ever reused
   local b = {distinct} and body:gsub("VARYME", "t" .. tid .. "-" .. n) or body:gsub("VARYME", "same")
   return wrk.format(nil, nil, nil, b)
 end
@@ -44,17 +44,25 @@ BODIES = {
     "repeated": "the same review again (verdict cache hits, like scale updates)",
     "dupe": "a new name every review, and the last entry repeats the first, so the pairwise "
     "CEL rules run (denied)",
+    "worst": "every entry unnamed keyvalue, one url new every review: the pairwise CEL rules "
+    "run on all entries (denied)",
 }
 
 
-def review(entries: int, duplicate: bool = False) -> dict:
+def review(entries: int, shape: str = "distinct") -> dict:
     his = [{"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
             "interfaces": ["store"], "name": f"store-{i}" if i else "VARYME",
             "config": {"backend": "nats", "url": f"nats://n{i}:4222"}} for i in range(entries)]  # fmt: skip
     if entries == 3:
         his[1] = {"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"]}
-    if duplicate:
+    if shape == "dupe":
         his[-1] = dict(his[0])
+    if shape == "worst":
+        for i, entry in enumerate(his):
+            entry.update(package="keyvalue", interfaces=["store"], version="0.2.0-draft")
+            entry.pop("name", None)
+            host = "VARYME" if i == 0 else f"n{i}"
+            entry["config"] = {"backend": "nats", "url": f"nats://{host}:4222"}
     obj = {"apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": "WorkloadDeployment",
            "metadata": {"name": "app", "namespace": "apps"},
            "spec": {"replicas": 1, "template": {"spec": {"hostInterfaces": his,
@@ -104,7 +112,7 @@ def main() -> None:
         for n in opts.entries:
             for mode in BODIES:
                 body = tmpdir / f"review-{n}-{mode}.json"
-                body.write_text(json.dumps(review(n, duplicate=mode == "dupe")))
+                body.write_text(json.dumps(review(n, mode)))
                 scripts[n, mode] = tmpdir / f"post-{n}-{mode}.lua"
                 flag = "false" if mode == "repeated" else "true"
                 scripts[n, mode].write_text(LUA.format(body=body, distinct=flag))
