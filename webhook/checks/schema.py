@@ -159,10 +159,9 @@ def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, A
     ``namespace``/``package`` escaped as the API server escapes them.
     """
     cel_entry = {
-        _CEL_NAMES.get(k, k): v for k, v in item.items() if k in KNOWN_FIELDS and v is not None
+        _CEL_NAMES.get(k, k): v for k, v in item.items() if v is not None and k in KNOWN_FIELDS
     }
     get = item.get
-    config = get("config")
     entry = HostInterface(
         index,
         item["namespace"],
@@ -170,7 +169,7 @@ def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, A
         tuple(item["interfaces"]),
         get("version"),
         get("name"),
-        dict(config) if config else {},
+        get("config") or {},
     )
     return entry, cel_entry
 

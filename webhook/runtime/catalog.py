@@ -66,7 +66,11 @@ class Plugin(_Strict):
         return any(w.serves(entry) for w in self.worlds)
 
     def backend(self, name: str) -> Backend | None:
-        return next((b for b in self.backends if b.name == name), None)
+        return self._backends_by_name.get(name)
+
+    @cached_property
+    def _backends_by_name(self) -> dict[str, Backend]:
+        return {b.name: b for b in self.backends}
 
 
 class HostGroup(_Strict):

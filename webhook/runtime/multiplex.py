@@ -39,7 +39,8 @@ def choose_backend(entry: HostInterface, plugin: Plugin) -> BackendChoice:
     backend = plugin.backend(wanted) if wanted else plugin.backends[0]
     if backend is None:
         return BackendChoice(None, unknown=wanted)
-    missing = tuple(k for k in backend.required if not entry.config.get(k))
+    config = entry.config
+    missing = tuple([k for k in backend.required if not config.get(k)])
     return BackendChoice(backend, missing=missing)
 
 
