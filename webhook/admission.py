@@ -89,5 +89,4 @@ def _status(outcome: Outcome) -> dict[str, Any]:
 
 
 def _short(v: Violation) -> str:
-    text = f"[{v.rule}] {v.field}: {v.message}"
-    return text if len(text) <= MAX_WARNING else text[: MAX_WARNING - 3] + "..."
+    return clipped(f"[{v.rule}] {v.field}: {v.message}", MAX_WARNING)

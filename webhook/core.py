@@ -117,7 +117,7 @@ class Validator:
         cel_input = schema.cel_input
         if cel_input is not None and self.engine is not None:
             out.extend(self._run_rules(workload, entries, cel_input, self.engine))
-        if self.catalog is not None and schema.cel_input is not None:
+        if self.catalog is not None and cel_input is not None:
             out.extend(check_capability(workload, entries, self.catalog))
         return out
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import logging
 import signal
 import ssl
@@ -28,17 +27,16 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from webhook.certs import ensure_local_certs, not_after
 from webhook.core import Validator
 from webhook.errors import BindcheckError
-from webhook.server import ServerState, create_app
+from webhook.server import ServerState, create_app, json_log_line
 
 POLL_SECONDS = 2.0
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, the shape decision lines share (webhook.server)."""
+    """Log records as :func:`webhook.server.json_log_line`, the shape decision lines have."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
-        return json.dumps(out, ensure_ascii=True)
+        return json_log_line(record.levelname.lower(), record.name, record.getMessage())
 
 
 def setup_logging(level: str) -> None:
