@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from webhook.core import Validator, build_validator
 from webhook.runtime.catalog import load_catalog
@@ -13,18 +14,12 @@ from webhook.violations import Policy
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _reference() -> Path:
-    """The upstream samples and CRDs in shared/, which sits beside the checkout (or above)."""
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "reference" / "upstream"
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError(f"no shared/reference/upstream beside or above {ROOT}")
-
-
-REFERENCE = _reference()
-SAMPLES = [REFERENCE / n for n in ("deployment.yaml", "blobby.yaml", "messaging.yaml")]
-CRDS = sorted(REFERENCE.glob("runtime.wasmcloud.dev_*.yaml"))
+FIXTURES = ROOT / "tests" / "fixtures"
+SAMPLES = sorted((FIXTURES / "upstream-shapes").glob("*.yaml"))
+"""Manifests we wrote in the shapes of upstream's samples and e2e manifests (each names its
+model); every workload in them must be allowed."""
+CRD_FACTS = yaml.safe_load((FIXTURES / "upstream" / "crd-facts.yaml").read_text())
+"""The upstream CRDs' hostInterfaces rules and limits, with the file and commit they came from."""
 
 
 PIN_RULE = """\

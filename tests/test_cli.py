@@ -26,7 +26,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_allowed_manifests_exit_0(capsys):
     code, out, _ = run(capsys, "check", GOOD, *map(str, SAMPLES))
     assert code == 0
-    assert out.strip().endswith("4 objects checked, 0 denied, 0 skipped")
+    assert out.strip().endswith("8 objects checked, 0 denied, 1 skipped")
 
 
 def test_a_denial_exits_1_and_prints_file_line_rule_and_field(capsys):

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import entry, rules_of, workload
+from conftest import CRD_FACTS, entry, rules_of, workload
+
+from webhook.checks import schema
+from webhook.manifests import SPEC_PATHS
 
 from webhook.violations import Action, Reason
 
@@ -118,3 +121,16 @@ def test_other_kinds_and_groups_are_not_judged(upstream):
     assert upstream.check({"apiVersion": "v1", "kind": "ConfigMap"}) is None
     assert upstream.check({"apiVersion": "other.dev/v1", "kind": "Workload"}) is None
     assert upstream.check(["not", "a", "map"]) is None
+
+
+@pytest.mark.parametrize("kind", sorted(CRD_FACTS["kinds"]))
+def test_schema_limits_are_the_upstream_crds(kind):
+    facts = CRD_FACTS["kinds"][kind]
+    assert ".".join(SPEC_PATHS[kind]) + ".hostInterfaces" == facts["listPath"]
+    assert schema.MAX_ENTRIES == facts["maxItems"]
+    fields = facts["fields"]
+    assert schema.KNOWN_FIELDS == set(fields)
+    assert schema.MAX_LENGTH == {k: v["maxLength"] for k, v in fields.items() if "maxLength" in v}
+    assert schema.NAME_PATTERN == fields["name"]["pattern"]
+    assert fields["interfaces"]["minItems"] == 1
+    assert sorted(facts["required"]) == ["interfaces", "namespace", "package"]
