@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 from conftest import CRD_FACTS, PIN_RULE, entry, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -5,7 +5,6 @@ from conftest import CRD_FACTS, entry, rules_of, workload
 
 from webhook.checks import schema
 from webhook.manifests import SPEC_PATHS
-
 from webhook.violations import Action, Reason
 
 P = "spec.template.spec.hostInterfaces"
@@ -127,10 +126,10 @@ def test_other_kinds_and_groups_are_not_judged(upstream):
 def test_schema_limits_are_the_upstream_crds(kind):
     facts = CRD_FACTS["kinds"][kind]
     assert ".".join(SPEC_PATHS[kind]) + ".hostInterfaces" == facts["listPath"]
-    assert schema.MAX_ENTRIES == facts["maxItems"]
+    assert facts["maxItems"] == schema.MAX_ENTRIES
     fields = facts["fields"]
-    assert schema.KNOWN_FIELDS == set(fields)
-    assert schema.MAX_LENGTH == {k: v["maxLength"] for k, v in fields.items() if "maxLength" in v}
-    assert schema.NAME_PATTERN == fields["name"]["pattern"]
+    assert set(fields) == schema.KNOWN_FIELDS
+    assert {k: v["maxLength"] for k, v in fields.items() if "maxLength" in v} == schema.MAX_LENGTH
+    assert fields["name"]["pattern"] == schema.NAME_PATTERN
     assert fields["interfaces"]["minItems"] == 1
     assert sorted(facts["required"]) == ["interfaces", "namespace", "package"]
