@@ -32,7 +32,7 @@ def test_allowed_manifests_exit_0(capsys):
 def test_a_denial_exits_1_and_prints_file_line_rule_and_field(capsys):
     code, out, _ = run(capsys, "check", BAD)
     assert code == 1
-    assert f"{BAD}:12: error: [single-unnamed] spec.hostInterfaces[1].name: Duplicate value:" in out
+    assert f"{BAD}:15: error: [single-unnamed] spec.hostInterfaces[1].name: Duplicate value:" in out
 
 
 def test_invalid_yaml_exits_2_naming_file_and_line_and_other_files_are_still_checked(
@@ -57,7 +57,7 @@ def test_directories_are_searched_recursively(capsys, tmp_path):
 def test_stdin_is_read_for_dash(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(Path(BAD).read_bytes())))
     code, out, _ = run(capsys, "check", "-")
-    assert code == 1 and "<stdin>:2: Workload/counter: DENIED" in out
+    assert code == 1 and "<stdin>:5: Workload/counter: DENIED" in out
 
 
 def test_json_output_follows_the_contract(capsys):
@@ -67,7 +67,7 @@ def test_json_output_follows_the_contract(capsys):
     assert data["summary"] == {"objects": 2, "denied": 1, "skipped": 0}
     first = data["results"][0]
     assert {k: first[k] for k in ("source", "line", "kind", "name", "allowed")} == {
-        "source": BAD, "line": 2, "kind": "Workload", "name": "counter", "allowed": False,
+        "source": BAD, "line": 5, "kind": "Workload", "name": "counter", "allowed": False,
     }  # fmt: skip
     assert set(first["violations"][0]) == {"field", "reason", "message", "rule"}
 
@@ -91,7 +91,7 @@ def test_sarif_output_has_rules_results_and_locations(capsys):
     assert rule_ids[result["ruleIndex"]] == "single-unnamed"
     loc = result["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"]["uri"] == Path(BAD).as_uri()
-    assert loc["region"]["startLine"] == 12
+    assert loc["region"]["startLine"] == 15
 
 
 def test_catalog_none_skips_capability_checks(capsys):

@@ -48,22 +48,13 @@ def test_strict_single_entry_needs_no_name(strict):
     assert strict.check(workload([entry(), entry(package="blobstore")])).violations == ()
 
 
-def test_compatible_versions_under_one_name_warn_what_the_operator_merges(upstream):
-    entries = [entry(name="cache", version="0.2.0"), entry(name="cache", version="0.2.3")]
-    outcome = upstream.check(workload(entries))
-    assert outcome.allowed
-    assert [(v.rule, v.action) for v in outcome.violations] == [("operator-merge", Action.WARN)]
-    assert "into one entry at 0.2.3" in outcome.violations[0].message
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "merged"),
-    [("1.2.0", "1.9.1", True), ("0.2.0", "0.3.0", False), ("0.0.1", "0.0.2", False),
-     ("0.0.3", "0.0.3-rc.1", True), ("abc", "abd", False)],
-)  # fmt: skip
-def test_operator_merge_follows_the_compatibility_key(upstream, a, b, merged):
+@pytest.mark.parametrize(("a", "b"), [("0.2.0", "0.2.3"), ("1.2.0", "1.9.1"), ("0.2", "latest")])
+def test_one_name_at_two_versions_passes_the_naming_rules(upstream, a, b):
+    # The CRD allows it and the operator merges nothing at upstream's commit
+    # (EnsureHostInterface has no production caller): both entries reach the host.
+    # What the host then does with them is a capability check (route-collision).
     outcome = upstream.check(workload([entry(name="x", version=a), entry(name="x", version=b)]))
-    assert (len(outcome.warnings) == 1) is merged
+    assert outcome.violations == ()
 
 
 def test_all_violations_are_reported_at_once(upstream):

@@ -63,22 +63,41 @@ def test_text_table_shows_names_plugins_backends_and_the_default_route(capsys):
     code, out, _ = resolve(capsys, GOOD)
     assert code == 0
     lines = out.splitlines()
-    assert "(default route)  wasi-http" in lines[1]
+    assert lines[0].endswith("WorkloadDeployment/shop (host group default)")
+    assert "(default route)  served by the host  host=shop.example.com" in lines[1]
     assert "wasi:keyvalue/cache@0.2.0-draft" in lines[2]
     assert "cache" in lines[2] and "wasi-keyvalue-multiplexed -> nats" in lines[2]
     assert "wasi-keyvalue-multiplexed -> redis" in lines[3]
+    assert lines[-1].startswith("(assumes every entry is imported or exported by a component")
 
 
 def test_json_follows_the_contract(capsys):
     _, out, _ = resolve(capsys, GOOD, "--format", "json")
     w = json.loads(out)["workloads"][0]
-    assert (w["kind"], w["name"], w["line"]) == ("WorkloadDeployment", "shop", 4)
-    route = w["routes"][1]
-    assert set(route) == {"index", "instance", "name", "plugin", "backend", "settings", "probe"}
-    assert (route["name"], route["plugin"], route["backend"]) == (
-        "cache", "wasi-keyvalue-multiplexed", "nats",
+    assert (w["kind"], w["name"], w["line"], w["hostGroup"]) == (
+        "WorkloadDeployment", "shop", 8, "default",
     )  # fmt: skip
-    assert w["routes"][0]["name"] == ""
+    route = w["routes"][1]
+    assert set(route) == {
+        "index", "instance", "name", "servedBy", "plugin", "backend", "settings", "ignored",
+        "probe",
+    }  # fmt: skip
+    assert (route["name"], route["servedBy"], route["plugin"], route["backend"]) == (
+        "cache", "plugin", "wasi-keyvalue-multiplexed", "nats",
+    )  # fmt: skip
+    http = w["routes"][0]
+    assert (http["name"], http["servedBy"], http["plugin"]) == ("", "host", None)
+
+
+def test_an_unnamed_entry_shows_the_plain_plugin_that_really_serves_it(capsys, tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text(MANIFEST.format(redis=1, nats=2, root=tmp_path))
+    _, out, _ = resolve(capsys, str(path), "--format", "json")
+    routes = {r["name"]: r for r in json.loads(out)["workloads"][0]["routes"]}
+    assert (routes[""]["plugin"], routes[""]["backend"]) == ("wasi-keyvalue", None)
+    # The NATS backend reads url only: credentials is shown as a key the host ignores.
+    assert routes["cache"]["ignored"] == ["credentials"]
+    assert set(routes["cache"]["settings"]) == {"backend", "url"}
 
 
 def test_probe_reaches_real_redis_and_nats_and_hides_secrets(capsys, tmp_path, backends):
@@ -94,7 +113,6 @@ def test_probe_reaches_real_redis_and_nats_and_hides_secrets(capsys, tmp_path, b
     }
     assert routes["cache"]["probe"] == {"ok": True, "detail": f"reachable at 127.0.0.1:{nats_port}"}
     assert routes["files"]["probe"]["ok"] is True
-    assert routes[""]["backend"] == "in-memory"
     assert "s3cr3t-planted" not in out + err
     _, text, err = resolve(capsys, str(path), "--probe")
     assert "s3cr3t-planted" not in text + err and "[ok: reachable" in text

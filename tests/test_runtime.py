@@ -1,50 +1,106 @@
+"""The thin runtime: WIT semantics, the catalog format, binding, backends, settings, HTTP.
+
+Upstream's own cases are translated in tests/test_upstream_host.py; these cover
+bindcheck's side: the catalog's validation, messages and redaction.
+"""
+
 from __future__ import annotations
+
+import json
 
 import pytest
 from conftest import entry, workload
 
 from webhook.core import build_validator
+from webhook.errors import CatalogError
 from webhook.model import HostInterface
-from webhook.runtime.binding import bind, named_conflicts
-from webhook.runtime.catalog import parse_catalog
-from webhook.runtime.multiplex import (
-    ResolutionError,
-    choose_backend,
-    redact,
-    resolve_import,
-)
-from webhook.runtime.wit import compat_key, display, includes, instance_id, newer
+from webhook.runtime.binding import bind, named_conflicts, route_collisions
+from webhook.runtime.catalog import load_catalog, parse_catalog
+from webhook.runtime.http import is_valid_hostname, why_invalid
+from webhook.runtime.multiplex import ResolutionError, choose_backend, resolve_import
+from webhook.runtime.settings import REDACTED, Reading, safe_value
+from webhook.runtime.wit import at_least, display, host_version, instance_id, parse_semver
+from webhook.violations import Action, Policy
 
 KV = {"namespace": "wasi", "package": "keyvalue", "version": "0.2.0", "imports": ["store"]}
+P = "spec.template.spec.hostInterfaces"
 
 
-def catalog(*plugins: dict, groups: list | None = None):
-    import json
-
-    groups = groups or [{"name": "g", "default": True, "plugins": [p["id"] for p in plugins]}]
+def catalog(*plugins: dict, groups: list | None = None, http: str = "none"):
+    groups = groups or [{"name": "g", "http": http, "plugins": [p["id"] for p in plugins]}]
     return parse_catalog(json.dumps({"hostGroups": groups, "plugins": list(plugins)}), "test")
 
 
-def hi(
-    index: int = 0, name: str | None = None, version: str | None = "0.2.0", **kw
-) -> HostInterface:
-    return HostInterface(index, "wasi", "keyvalue", ("store",), version, name, kw.get("config", {}))
+def hi(index: int = 0, name: str | None = None, version: str | None = "0.2.0", **kw):
+    return HostInterface(
+        index,
+        "wasi",
+        "keyvalue",
+        kw.get("interfaces", ("store",)),
+        version,
+        name,
+        kw.get("config", {}),
+        kw.get("external", False),
+    )
 
 
-def plain(pid: str) -> dict:
-    return {"id": pid, "worlds": [KV]}
+def plain(pid: str, world: dict = KV, **kw) -> dict:
+    return {"id": pid, "worlds": [world], **kw}
 
 
-def multi(pid: str) -> dict:
-    return {
-        "id": pid,
-        "namedInstances": True,
-        "worlds": [KV],
-        "backends": [{"name": "in-memory"}, {"name": "redis", "required": ["url"]}],
-    }
+def multi(pid: str, world: dict = KV, **kw) -> dict:
+    backends = [{"name": "in-memory"}, {"name": "redis", "required": ["url"]}]
+    mux = {"defaultBackend": "in-memory", "backends": backends}
+    return {"id": pid, "namedInstances": True, "worlds": [world], "multiplex": mux, **kw}
+
+
+def bound(cat, entries):
+    group = cat.host_groups[0]
+    return bind(entries, cat.registered(group), cat.candidates(group))
+
+
+def violations(cat, entries, selector=None, policy=Policy.UPSTREAM):
+    obj = workload(entries)
+    if selector:
+        obj["spec"]["template"]["spec"]["hostSelector"] = selector
+    return build_validator(policy, catalog=cat).check(obj).violations
 
 
 # WIT semantics
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("0.2.0", True),
+        ("0.2.0-draft", True),
+        ("1.0.0-rc.1+build.5", True),
+        ("0.2.0-rc.2024-12-05", True),
+        ("1.0.0+001", True),
+        ("0.2.0--x", True),
+        ("0.2", False),
+        ("latest", False),
+        ("v1.0.0", False),
+        ("01.0.0", False),
+        ("1.0.0-01", False),
+        ("1.0.0-", False),
+        ("1.0.0-a..b", False),
+        (" 1.0.0", False),
+        ("18446744073709551616.0.0", False),
+        ("18446744073709551615.0.0", True),
+        ("1" * 3000 + ".0.0", False),
+    ],
+)
+def test_versions_parse_as_rusts_strict_semver(text, parsed):
+    assert (parse_semver(text) is not None) is parsed
+    assert host_version(text) == (text if parsed else None)
+
+
+def test_claims_compare_by_semver_precedence():
+    assert at_least("0.3.0", "0.3.0") and at_least("0.10.0", "0.3.0")
+    assert not at_least("0.3.0-rc.1", "0.3.0")  # a prerelease sorts before its release
+    assert not at_least(None, "0.3.0") and not at_least("0.2.9", "0.3.0")
+    assert at_least("0.3.0-rc.10", "0.3.0-rc.9")  # numeric identifiers compare as numbers
 
 
 def test_instance_id_and_display_omit_absent_parts():
@@ -55,180 +111,279 @@ def test_instance_id_and_display_omit_absent_parts():
     assert (instance_id(bare), display(bare)) == ("wasi:http", "wasi:http/incoming-handler")
 
 
-def test_includes_needs_equal_versions_where_both_are_set_and_every_interface():
-    e = hi(version="0.2.0")
-    assert includes("wasi", "keyvalue", "0.2.0", frozenset({"store", "batch"}), e)
-    assert includes("wasi", "keyvalue", None, frozenset({"store"}), e)
-    assert not includes("wasi", "keyvalue", "0.2.1", frozenset({"store"}), e)
-    assert not includes("wasi", "keyvalue", "0.2.0", frozenset({"batch"}), e)
-    assert includes("wasi", "keyvalue", "0.2.0", frozenset({"store"}), hi(version=None))
+# The catalog format
+
+
+def test_the_embedded_catalog_loads_and_records_its_upstream_commit():
+    cat = load_catalog(None)
+    assert cat.upstream.commit == "7cd553cc57cfb5a64717d76b11ddeea2cd8c0a8b"
+    assert all(p.source for p in cat.plugins), "every plugin cites where upstream defines it"
 
 
 @pytest.mark.parametrize(
-    ("version", "key"),
+    ("text", "path", "reason"),
     [
-        ("1.2.3", "1"),
-        ("0.2.9", "0.2"),
-        ("0.0.4", "0.0.4"),
-        ("2.0.0-rc.1", "2"),
-        ("draft", "=draft"),
+        ("hostGroups: []\nplugins: []\n", "hostGroups", "at least 1 item"),
+        (
+            "hostGroups: [{name: g, plugins: [x]}]\nplugins: []\n",
+            "",
+            "host group 'g' names unknown plugin 'x'",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: [{namespace: w}]}]\n",
+            "plugins.0.worlds.0.package",
+            "Field required",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: [], typo: 1}]\n",
+            "plugins.0.worlds",
+            "at least 1 item",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\n"
+            "plugins: [{id: p, worlds: [{namespace: a, package: b}]},"
+            " {id: p, worlds: [{namespace: a, package: b}]}]\n",
+            "",
+            "plugin ids must be unique: p",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: "
+            "[{namespace: a, package: b}], multiplex: {defaultBackend: redis, backends: "
+            "[{name: in-memory}]}}]\n",
+            "plugins.0.multiplex",
+            "defaultBackend 'redis' is not one of the backends (in-memory)",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: "
+            "[{namespace: a, package: b, version: '0.2'}]}]\n",
+            "plugins.0.worlds.0.version",
+            "'0.2' is not a semver version",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: [p], optIn: [{id: p, flag: --p}]}]\n"
+            "plugins: [{id: p, worlds: [{namespace: a, package: b}]}]\n",
+            "",
+            "lists ['p'] as registered and opt-in",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\nhostGroups: []\nplugins: []\n",
+            "line 2",
+            "already defined",
+        ),
+        (
+            "hostGroups: [{name: g, plugins: []}]\nplugins: []\nx: 2024-13-45\n",
+            "line 1",
+            "cannot read this YAML as plain data",
+        ),
     ],
 )
-def test_compat_key(version, key):
-    assert compat_key(version) == key
+def test_a_catalog_that_contradicts_itself_fails_at_load_with_file_path_and_reason(
+    text, path, reason
+):
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(text, "cat.yaml")
+    assert (info.value.source, info.value.path) == ("cat.yaml", path)
+    assert reason in str(info.value)
 
 
-def test_newer_follows_semver_precedence():
-    assert newer("0.2.0-rc.1", "0.2.0") == "0.2.0"
-    assert newer("1.10.0", "1.9.0") == "1.10.0"
-    assert newer("0.2.0-rc.2", "0.2.0-rc.10") == "0.2.0-rc.10"
+# Binding details the upstream translations do not reach
 
 
-# Binding, step by step
-
-
-def test_step1_plugins_are_tried_in_id_order():
-    cat = catalog(plain("b-kv"), plain("a-kv"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    assert [c.plugin.id for c in bind([hi()], plugins)] == ["a-kv"]
-
-
-def test_step2_a_name_equal_to_a_plugin_id_routes_to_that_plugin():
-    cat = catalog(multi("a-multi"), plain("z-kv"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    claims = bind([hi(name="z-kv"), hi(1, name="other")], plugins)
-    assert [c.plugin.id for c in claims] == ["z-kv", "a-multi"]
-
-
-def test_step3_named_entries_skip_plain_plugins_and_unnamed_skip_multiplexers():
-    cat = catalog(plain("a-kv"), multi("b-multi"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    claims = bind([hi(0, name="cache"), hi(1)], plugins)
-    assert [c.plugin.id for c in claims] == ["b-multi", "a-kv"]
-
-
-def test_step3_without_an_alternative_the_first_server_claims():
-    cat = catalog(multi("m"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    assert [c.plugin.id for c in bind([hi()], plugins)] == ["m"]
-
-
-def test_step4_two_named_entries_on_a_plain_plugin_conflict_names_sorted():
-    cat = catalog(plain("wasi-keyvalue"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    conflicts = named_conflicts(bind([hi(0, name="sessions"), hi(1, name="cache")], plugins))
-    assert [c.message() for c in conflicts] == [
-        "plugin 'wasi-keyvalue' does not support named instances, but workload requires 2 "
-        "named entries for wasi:keyvalue (names: cache, sessions)"
+def test_an_unnamed_entry_with_a_backend_lands_on_the_plain_plugin_with_a_warning():
+    cat = catalog(plain("wasi-keyvalue", description="host NATS"), multi("wasi-keyvalue-m"))
+    v = violations(cat, [entry(version="0.2.0", config={"backend": "redis", "url": "redis://r"})])
+    assert [(x.rule, x.action, x.field) for x in v] == [
+        ("backend-ignored", Action.WARN, f"{P}[0].config.backend")
     ]
+    assert "'wasi-keyvalue' (host NATS)" in v[0].message
+    assert "give the entry a name" in v[0].message and "'wasi-keyvalue-m'" in v[0].message
 
 
-def test_step4_one_named_entry_on_a_plain_plugin_is_fine():
-    cat = catalog(plain("wasi-keyvalue"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    assert named_conflicts(bind([hi(0, name="cache"), hi(1)], plugins)) == []
+def test_a_colon_inside_namespace_or_package_never_makes_two_packages_collide():
+    a = entry(namespace="a:b", package="c", name="x")
+    b = entry(namespace="a", package="b:c", name="x")
+    assert violations(None, [a, b], policy=Policy.STRICT) == ()
+    assert violations(None, [dict(a, name=None), dict(b, name=None)]) == ()
+    cat = catalog(plain("p", {"namespace": "a:b", "package": "c", "imports": ["store"]}))
+    assert [c.plugin.id if c.plugin else None for c in bound(cat, [hi(0), hi(1)])] == [None, None]
+    odd = HostInterface(0, "a", "b:c", ("store",), None, "x")
+    assert bound(cat, [odd])[0].plugin is None
 
 
-def test_step5_an_entry_no_plugin_serves_has_no_claim():
-    cat = catalog(plain("wasi-keyvalue"))
-    plugins = cat.plugins_of(cat.host_groups[0])
-    assert bind([hi(version="9.9.9")], plugins)[0].plugin is None
+def test_entries_the_host_sees_as_one_interface_count_once():
+    # "latest" and "0.2" both become no version: with equal config they are one
+    # interface to the host, so a plain plugin holds one named entry, not two.
+    cat = catalog(plain("kv"))
+    same = [hi(0, "cache", "latest"), hi(1, "cache", "0.2")]
+    assert named_conflicts(bound(cat, same)) == []
+    differ = [hi(0, "cache", "latest"), hi(1, "other", "0.2")]
+    assert [c.names for c in named_conflicts(bound(cat, differ))] == [["cache", "other"]]
 
 
-# Multiplexing
+def test_two_entries_under_one_name_on_a_multiplexer_collide():
+    cat = catalog(multi("m", dict(KV, version=None)))
+    claims = bound(cat, [hi(0, "cache", "0.2.0"), hi(1, "cache", None, config={"a": "1"})])
+    assert [[e.index for e in c.entries] for c in route_collisions(claims)] == [[0, 1]]
+    v = violations(cat, [entry(name="cache", version="0.2.0"), entry(name="cache")])
+    assert [(x.rule, x.action, x.field) for x in v] == [
+        ("route-collision", Action.WARN, f"{P}[1].version")
+    ]
+    assert "[0] and [1] both reach 'm' under the name \"cache\"" in v[0].message
 
 
-def test_backend_comes_from_config_else_the_default():
-    plugin = catalog(multi("m")).plugins[0]
-    assert choose_backend(hi(), plugin).backend.name == "in-memory"
-    choice = choose_backend(hi(config={"backend": "redis"}), plugin)
-    assert (choice.backend.name, choice.missing) == ("redis", ("url",))
-    assert choose_backend(hi(config={"backend": "mongo"}), plugin).unknown == "mongo"
+def test_an_unavailable_entry_is_told_what_the_host_offers_and_which_flag_adds_a_plugin():
+    otel = {"namespace": "wasi", "package": "otel", "imports": ["tracing"]}
+    groups = [
+        {"name": "g", "http": "none", "plugins": ["m"], "optIn": [{"id": "o", "flag": "--otel"}]}
+    ]
+    cat = catalog(multi("m"), plain("o", otel), groups=groups)
+    v = violations(
+        cat, [entry(name="a", version="9.9.9"), entry("wasi", "otel", interfaces=["tracing"])]
+    )
+    assert [x.rule for x in v] == ["interface-unavailable", "interface-unavailable"]
+    assert "for wasi:keyvalue it offers store@0.2.0 from 'm'" in v[0].message
+    assert "'o' serves it on hosts started with --otel" in v[1].message
+
+
+def test_a_named_conflict_says_which_version_the_multiplexer_serves():
+    draft = dict(KV, version="0.2.0-draft")
+    cat = catalog(plain("kv", dict(KV, version=None)), multi("kv-m", draft))
+    v = violations(cat, [entry(name="a", version="0.2.0"), entry(name="b", version="0.2.0")])
+    assert [x.rule for x in v] == ["plugin-named-instances"]
+    assert "'kv-m' on this host supports named instances of wasi:keyvalue at 0.2.0-draft" in (
+        v[0].message
+    )
+
+
+def test_backends_and_missing_config_point_at_config_fields_without_quoting_values():
+    v = violations(
+        catalog(multi("m")),
+        [
+            entry(name="a", version="0.2.0", config={"backend": "mongo-s3cr3t"}),
+            entry(name="b", version="0.2.0", config={"backend": "redis"}),
+            entry(
+                name="c", version="0.2.0", config={"backend": "redis"}, configFrom=[{"name": "x"}]
+            ),
+        ],
+    )
+    assert [(x.rule, x.field) for x in v] == [
+        ("backend-unknown", f"{P}[0].config.backend"),
+        ("backend-config-missing", f"{P}[1].config.url"),
+    ]
+    assert "no wasi:keyvalue provider registered for the backend" in v[0].message
+    assert "mongo-s3cr3t" not in v[0].message
+    assert "redis keyvalue backend requires a 'url' config" in v[1].message
+
+
+def test_a_multiplexed_default_is_its_declared_default_not_its_first_backend():
+    mux = multi("m")
+    mux["multiplex"] = {
+        "defaultBackend": "in-memory",
+        "backends": [{"name": "redis", "required": ["url"]}, {"name": "in-memory"}],
+    }
+    cat = catalog(mux)
+    assert choose_backend(hi(name="a"), cat.plugins[0].multiplex).backend.name == "in-memory"
+
+
+def test_host_selector_picks_groups_and_an_unmatched_selector_is_a_warning():
+    groups = [
+        {"name": "edge", "plugins": [], "http": "none"},
+        {"name": "core", "plugins": ["m"], "http": "none"},
+    ]
+    cat = catalog(multi("m"), groups=groups)
+    e = [entry(name="a", version="0.2.0")]
+    assert violations(cat, e, {"hostgroup": "core"}) == ()
+    edge = violations(cat, e, {"hostgroup": "edge"})
+    assert [x.rule for x in edge] == ["interface-unavailable"]
+    assert "in host group 'edge'" in edge[0].message
+    # No selector: the scheduler may pick a host of any group, so every group counts.
+    assert [x.rule for x in violations(cat, e)] == ["interface-unavailable"]
+    pending = violations(cat, e, {"hostgroup": "gpu"})
+    assert [(x.rule, x.action) for x in pending] == [("hostgroup-unmatched", Action.WARN)]
+    assert "stays pending" in pending[0].message
+
+
+# Import labels
 
 
 def test_an_import_label_nothing_names_is_an_error_never_a_fallback():
     routes = [hi(0), hi(1, name="cache")]
-    assert resolve_import(routes, "wasi:keyvalue", "").index == 0
-    assert resolve_import(routes, "wasi:keyvalue", "cache").index == 1
+    assert resolve_import(routes, ("wasi", "keyvalue"), "").index == 0
+    assert resolve_import(routes, ("wasi", "keyvalue"), "cache").index == 1
     with pytest.raises(ResolutionError, match="no wasi:keyvalue backend bound for import 'x'"):
-        resolve_import(routes, "wasi:keyvalue", "x")
+        resolve_import(routes, ("wasi", "keyvalue"), "x")
 
 
-def test_redaction_shows_only_declared_settings_and_masks_credentials():
-    from webhook.runtime.catalog import Backend
-
-    redis = Backend(name="redis", required=("url",), optional=("db", "password"), secret=("db",))
-    assert redact("url", "redis://user:hunter2@r:6379/0", redis) == "redis://***@r:6379/0"
-    assert redact("password", "hunter2", redis) == "<redacted>"  # declared, but named a credential
-    assert redact("db", "3", redis) == "<redacted>"  # declared secret
-    assert redact("dsn", "host=x password=hunter2", redis) == "<redacted>"  # not declared
-    assert redact("backend", "redis", redis) == "redis"
-    assert redact("url", "redis://r:6379", None) == "<redacted>"  # no backend: nothing declared
-
-
-# Through the validator
-
-
-def _violations(cat, entries, selector=None):
-    from webhook.violations import Policy
-
-    obj = workload(entries)
-    if selector:
-        obj["spec"]["template"]["spec"]["hostSelector"] = selector
-    return build_validator(Policy.UPSTREAM, catalog=cat).check(obj).violations
-
-
-def test_capability_violation_says_what_to_change_and_where():
-    cat = catalog(
-        plain("wasi-keyvalue"),
-        multi("wasi-keyvalue-multiplexed"),
-        groups=[{"name": "g", "default": True, "plugins": ["wasi-keyvalue"]}],
-    )
-    v = _violations(
-        cat, [entry(name="cache", version="0.2.0"), entry(name="sessions", version="0.2.0")]
-    )
-    assert [(x.rule, x.field) for x in v] == [
-        ("plugin-named-instances", "spec.template.spec.hostInterfaces[1].name")
-    ]
-    assert "enable the 'wasi-keyvalue-multiplexed' plugin" in v[0].message
-
-
-def test_unknown_backend_and_missing_config_point_at_config_fields():
-    v = _violations(catalog(multi("m")), [
-        entry(name="a", version="0.2.0", config={"backend": "mongo"}),
-        entry(name="b", version="0.2.0", config={"backend": "redis"}),
-    ])  # fmt: skip
-    assert [(x.rule, x.field) for x in v] == [
-        ("backend-unknown", "spec.template.spec.hostInterfaces[0].config.backend"),
-        ("backend-config-missing", "spec.template.spec.hostInterfaces[1].config.url"),
-    ]
-    assert "no wasi:keyvalue provider registered for backend 'mongo'" in v[0].message
-
-
-def test_host_selector_picks_groups_and_an_unmatched_selector_is_reported():
-    groups = [{"name": "edge", "labels": {"hostgroup": "edge"}, "plugins": []},
-              {"name": "core", "labels": {"hostgroup": "core"}, "plugins": ["m"]}]  # fmt: skip
-    cat = catalog(multi("m"), groups=groups)
-    e = [entry(name="a", version="0.2.0")]
-    assert _violations(cat, e, {"hostgroup": "core"}) == ()
-    edge = _violations(cat, e, {"hostgroup": "edge"})
-    assert [x.rule for x in edge] == ["interface-unavailable"]
-    assert "in host group 'edge'" in edge[0].message
-    assert [x.rule for x in _violations(cat, e, {"hostgroup": "gpu"})] == ["hostgroup-unmatched"]
+# What resolve may show
 
 
 @pytest.mark.parametrize(
-    ("text", "path"),
-    [("hostGroups: []\nplugins: []\n", "hostGroups"),
-     ("hostGroups: [{name: g, plugins: [x]}]\nplugins: []\n", ""),
-     ("hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: [{namespace: w}]}]\n",
-      "plugins.0.worlds.0.package"),
-     ("hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: [], typo: 1}]\n",
-      "plugins.0.worlds")],
-)  # fmt: skip
-def test_a_malformed_catalog_fails_with_file_path_and_reason(text, path):
-    from webhook.errors import CatalogError
+    ("value", "shown"),
+    [
+        ("redis://user:hunter2@r:6379/0", "redis://***@r:6379/0"),
+        ("redis://:pa/ss@r:6379", "redis://***@r:6379"),
+        ("  nats://u:p@a:4222", "nats://***@a:4222"),
+        ("nats://a:p1@n1:4222,nats://b:p2@n2:4222", "nats://***@n1:4222,nats://***@n2:4222"),
+        ("redis://r:6379/0?password=hunter2", "redis://r:6379/0?***"),
+        ("postgres://u:p#w@db/app", "postgres://***@db/app"),
+        ("not a url://x", REDACTED),
+    ],
+)
+def test_urls_keep_scheme_host_and_path_never_credentials(value, shown):
+    how = Reading(frozenset({"url"}), frozenset())
+    assert safe_value("url", value, how) == shown
 
-    with pytest.raises(CatalogError) as info:
-        parse_catalog(text, "cat.yaml")
-    assert info.value.source == "cat.yaml" and info.value.path == path
+
+def test_declared_secret_keys_and_credential_like_names_are_redacted():
+    how = Reading(frozenset({"url", "db", "password"}), frozenset({"db"}))
+    assert safe_value("db", "3", how) == REDACTED
+    assert safe_value("password", "x", how) == REDACTED
+    assert safe_value("url", "plain-value", how) == "plain-value"
+    assert safe_value("anything", "x", Reading(None, None)) == REDACTED
+
+
+# HTTP routing
+
+
+@pytest.mark.parametrize(
+    ("host", "valid", "why"),
+    [
+        ("app.example.com", True, ""),
+        ("localhost", True, ""),
+        ("a-b.c1", True, ""),
+        ("app.example.com:8080", False, "':'"),
+        ("http://app", False, "':'"),
+        ("app/x", False, "'/'"),
+        ("my_app", False, "'_'"),
+        ("", False, "empty"),
+        ("-app", False, "'-'"),
+        ("a..b", False, "empty label"),
+        ("a" * 64, False, "63"),
+        ("ünicode", False, "ASCII"),
+        ("x" * 254, False, "253"),
+    ],
+)
+def test_host_names_are_checked_as_rfc_1123_like_the_host_does(host, valid, why):
+    assert is_valid_hostname(host) is valid
+    if not valid:
+        assert why in why_invalid(host)
+
+
+def test_the_first_http_handler_needs_a_valid_host_on_a_dynamic_router():
+    cat = catalog(multi("m"), http="dynamic")
+    http = {"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"]}
+    missing = violations(cat, [http])
+    assert [(x.rule, x.field) for x in missing] == [("http-host", f"{P}[0].config.host")]
+    typo = violations(cat, [dict(http, config={"address": "a.example"})])
+    assert "config.address is not read; the key is host" in typo[0].message
+    bad = violations(
+        cat, [dict(http, config={"host": "app.example:80", "host-aliases": "a,b_c, ,d"})]
+    )
+    assert [(x.rule, x.action) for x in bad] == [
+        ("http-host", Action.DENY),
+        ("http-host-alias", Action.WARN),
+    ]
+    assert "app.example:80" not in bad[0].message and "':'" in bad[0].message
+    assert "name(s) 2 of the comma-separated list" in bad[1].message
+    assert violations(cat, [dict(http, configFrom=[{"name": "cm"}])]) == ()
+    assert violations(catalog(multi("m"), http="dev"), [http]) == ()

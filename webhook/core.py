@@ -1,7 +1,7 @@
 """The validation core: one object in, every violation out. The CLI and the server are shells.
 
 Data flows one way: object → workload location → schema → naming rules (CEL
-for ``upstream``, Python for ``strict``) → operator-merge warnings → host
+for ``upstream``, Python for ``strict``) → host
 capability (when a catalog is loaded) → per-rule actions.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 from webhook.cel.engines import DEFAULT_ENGINE, Bound, Engine, make_engine
 from webhook.cel.rules import Rule, builtin_rules_dir, evaluate, load_rules, rule_files
 from webhook.checks.capability import check_capability
-from webhook.checks.merge import check_operator_merge
 from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import MAX_ENTRIES, check_schema, check_spec_gap
 from webhook.errors import ConfigError
@@ -36,12 +35,20 @@ PYTHON_RULES: dict[str, str] = {
     "schema-unknown-field": "A field the CRD does not know (the API server drops it)",
     "name-required": "Entries sharing a namespace:package must all be named (strict)",
     "name-unique": "A name repeats within one namespace:package (strict)",
-    "operator-merge": "The operator will merge two entries into one",
     "plugin-named-instances": "A plugin without named instances would get several named entries",
     "interface-unavailable": "No plugin on the host serves the entry",
     "backend-unknown": "config.backend names a backend the plugin does not have",
     "backend-config-missing": "The chosen backend needs a config key that is absent",
-    "hostgroup-unmatched": "The hostSelector matches no host group of the catalog",
+    "plugin-config-missing": "The plugin needs a config key that is absent (postgres database, "
+    "a labelled secret)",
+    "plugin-unconfigured": "The plugin cannot serve the entry the way the host is started (warn)",
+    "backend-ignored": "config.backend on an entry whose plugin does not route by backend (warn)",
+    "route-collision": "Two entries reach a multiplexed plugin under one name; one replaces "
+    "the other (warn)",
+    "http-host": "The HTTP entry point lacks a valid config.host for the host's router",
+    "http-host-alias": "A config.host-aliases name the router drops (warn)",
+    "hostgroup-unmatched": "The hostSelector matches no host group: the workload stays pending "
+    "(warn)",
     "rule-error": "A CEL rule could not be evaluated on the object",
 }
 """Rule ids raised by Python checks (see webhook/violations.py for what each means)."""
@@ -112,8 +119,6 @@ class Validator:
         entries = schema.entries
         if self.policy is Policy.STRICT:
             out.extend(check_strict_naming(workload, entries))
-        else:
-            out.extend(check_operator_merge(workload, entries))
         cel_input = schema.cel_input
         if cel_input is not None and self.engine is not None:
             out.extend(self._run_rules(workload, entries, cel_input, self.engine))

@@ -21,6 +21,10 @@ class HostInterface:
     version: str | None = None
     name: str | None = None
     config: dict[str, str] = field(default_factory=dict)
+    external_config: bool = False
+    """``configFrom`` or ``secretFrom`` is set: the operator merges keys bindcheck cannot
+    see over ``config`` (runtime-operator MaterializeConfigLayer), so a key missing here
+    may still arrive, and a key present here may be replaced."""
 
     @property
     def named(self) -> bool:
@@ -33,8 +37,14 @@ class HostInterface:
         return (self.namespace, self.package, self.name or "", self.version or "")
 
     @property
-    def package_id(self) -> str:
-        """``namespace:package``, the unit names are scoped to."""
+    def package_key(self) -> tuple[str, str]:
+        """``(namespace, package)``, the unit names are scoped to. A pair, never a joined
+        string: a colon inside either part must not make two packages collide."""
+        return (self.namespace, self.package)
+
+    @property
+    def package_label(self) -> str:
+        """``namespace:package`` for messages."""
         return f"{self.namespace}:{self.package}"
 
 

@@ -15,7 +15,7 @@ from webhook.report.json_format import violation_dict
 from webhook.report.safe import printable
 from webhook.runtime.catalog import Catalog
 from webhook.runtime.probes import probe
-from webhook.runtime.routes import routes_for
+from webhook.runtime.routes import bind_group, routes_for
 
 
 def resolve_paths(
@@ -48,7 +48,9 @@ def resolve_document(
     else:
         violations = [*schema.violations, *check_capability(workload, schema.entries, catalog)]
     rows = []
-    for route in routes_for(schema.entries, catalog, workload.host_selector):
+    groups = catalog.groups_for(workload.host_selector)
+    claims = bind_group(schema.entries, catalog, groups[0]) if groups else []
+    for route in routes_for(claims):
         probed = None
         if do_probe:
             ok, detail = probe(route, timeout)
@@ -58,9 +60,11 @@ def resolve_document(
                 "index": route.entry.index,
                 "instance": route.instance,
                 "name": route.name,
+                "servedBy": route.served_by,
                 "plugin": route.plugin,
                 "backend": route.backend,
                 "settings": route.settings,
+                "ignored": route.ignored,
                 "probe": probed,
             }
         )
@@ -69,6 +73,7 @@ def resolve_document(
         "line": doc.line,
         "kind": ident[0],
         "name": ident[1],
+        "hostGroup": groups[0].name if groups else None,
         "routes": rows,
         "violations": [violation_dict(v) for v in violations],
     }
@@ -77,26 +82,41 @@ def resolve_document(
 def render_text(workloads: list[dict[str, Any]]) -> str:
     lines = []
     for w in workloads:
-        lines.append(f"{w['source']}:{w['line']}: {w['kind']}/{w['name']}")
+        group = f" (host group {w['hostGroup']})" if w["hostGroup"] else " (no host group)"
+        lines.append(f"{w['source']}:{w['line']}: {w['kind']}/{w['name']}{group}")
         for r in w["routes"]:
-            name = r["name"] or "(default route)"
-            target = f"{r['plugin'] or 'NO PLUGIN'}" + (
-                f" -> {r['backend']}" if r["backend"] else ""
-            )
-            settings = " ".join(f"{k}={v}" for k, v in r["settings"].items() if k != "backend")
-            probe_text = ""
-            if r["probe"] is not None:
-                probe_text = (
-                    ("  [ok: " if r["probe"]["ok"] else "  [FAILED: ") + r["probe"]["detail"] + "]"
-                )
-            lines.append(
-                f"  [{r['index']}] {r['instance']:<40} {name:<16} {target}"
-                + (f"  {settings}" if settings else "")
-                + probe_text
-            )
+            lines.append("  " + _route_line(r))
         for v in w["violations"]:
             lines.append(f"  [{v['rule']}] {v['field']}: {v['message']}")
+    if any(w["routes"] for w in workloads):
+        lines.append(ASSUMPTION)
     return "\n".join(printable(line) for line in lines) + "\n"
+
+
+ASSUMPTION = (
+    "(assumes every entry is imported or exported by a component: a host binds only "
+    "those, and a manifest does not say which they are)"
+)
+
+
+def _route_line(r: dict[str, Any]) -> str:
+    name = r["name"] or "(default route)"
+    if r["servedBy"] == "host":
+        target = "served by the host"
+    elif r["plugin"] is None:
+        target = "NO PLUGIN: the deploy fails"
+    else:
+        target = r["plugin"] + (f" -> {r['backend']}" if r["backend"] else "")
+    settings = " ".join(f"{k}={v}" for k, v in r["settings"].items() if k != "backend")
+    text = f"[{r['index']}] {r['instance']:<40} {name:<16} {target}"
+    if settings:
+        text += f"  {settings}"
+    if r["ignored"]:
+        text += f"  (ignored: {', '.join(r['ignored'])})"
+    probe = r["probe"]
+    if probe is not None:
+        text += ("  [ok: " if probe["ok"] else "  [FAILED: ") + probe["detail"] + "]"
+    return text
 
 
 def run_resolve(

@@ -19,14 +19,18 @@ Rule ids, by the layer that raises them::
     strict policy (Python, webhook/checks/naming.py)
       name-required        entries sharing namespace:package must all be named
       name-unique          a name repeats within one namespace:package
-    operator behaviour (Python, webhook/checks/merge.py; warn)
-      operator-merge       the operator will merge two entries into one
     host capability (Python, webhook/checks/capability.py; needs a catalog)
-      plugin-named-instances  a plain plugin would get several named entries
-      interface-unavailable   no plugin on the host serves the entry
+      interface-unavailable   no plugin on the host takes the entry
+      plugin-named-instances  a plugin without named instances would get several named entries
       backend-unknown         config.backend names a backend the plugin lacks
       backend-config-missing  the chosen backend needs a config key that is absent
-      hostgroup-unmatched     the hostSelector matches no host group of the catalog
+      plugin-config-missing   the plugin needs a config key that is absent
+      plugin-unconfigured     the plugin cannot serve the entry as the host is started (warn)
+      backend-ignored         config.backend on an entry no backend router takes (warn)
+      route-collision         two entries reach a multiplexer under one name (warn)
+      http-host               the HTTP entry point lacks a valid config.host
+      http-host-alias         a config.host-aliases name the router drops (warn)
+      hostgroup-unmatched     the hostSelector matches no host group: pending (warn)
     engine
       rule-error           a CEL rule failed to evaluate on this object
 

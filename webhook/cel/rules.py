@@ -300,7 +300,7 @@ def _render(template: str, group: list[HostInterface]) -> str:
     first = group[0] if group else None
     values: Mapping[str, str] = {
         "entries": entry_label(e.index for e in group),
-        "interface": first.package_id if first else "",
+        "interface": first.package_label if first else "",
         "entry": display(first) if first else "",
         "name": (first.name or "(unnamed)") if first else "",
         "version": (first.version or "(no version)") if first else "",

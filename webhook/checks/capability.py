@@ -1,13 +1,30 @@
-"""What a host would do with the workload: binding, named-instance capability, backends."""
+"""What a host would do with the workload: binding, named instances, backends, HTTP routing.
+
+Each host group the workload may land on is checked as its hosts would bind the
+workload (webhook/runtime/binding.py); the same violation from several groups is
+reported once. bindcheck assumes every entry is imported or exported by some
+component: a host binds only those, and a manifest does not say which they are.
+"""
 
 from __future__ import annotations
 
+from webhook.checks.schema import quote
 from webhook.model import HostInterface, Workload
-from webhook.runtime.binding import bind, named_conflicts
-from webhook.runtime.catalog import Catalog, HostGroup
-from webhook.runtime.multiplex import choose_backend, unknown_backend_message
-from webhook.runtime.wit import display
-from webhook.violations import Reason, Violation
+from webhook.runtime.binding import Claim, NamedConflict, named_conflicts, route_collisions
+from webhook.runtime.catalog import Catalog, HostGroup, Plugin
+from webhook.runtime.http import ALIASES_KEY, entry_point, is_valid_hostname, why_invalid
+from webhook.runtime.multiplex import (
+    BACKEND_KEY,
+    choose_backend,
+    missing_key_message,
+    unknown_backend_message,
+)
+from webhook.runtime.routes import bind_group
+from webhook.runtime.settings import reading
+from webhook.runtime.wit import display, host_version, package_label
+from webhook.violations import Action, Reason, Violation, entry_label
+
+EXTERNAL = " (or provide it through configFrom/secretFrom)"
 
 
 def check_capability(
@@ -16,88 +33,302 @@ def check_capability(
     """Violations a host of every group the workload may land on would hit at deploy time."""
     groups = catalog.groups_for(workload.host_selector)
     if not groups:
-        selector = ", ".join(f"{k}={v}" for k, v in sorted(workload.host_selector.items()))
-        known = ", ".join(g.name for g in catalog.host_groups)
-        return [
-            Violation(
-                workload.list_path.rsplit(".", 1)[0] + ".hostSelector",
-                Reason.NOT_SUPPORTED,
-                f"no host group in the catalog ({catalog.source}) matches {selector}; "
-                f"known groups: {known}",
-                "hostgroup-unmatched",
-            )
-        ]
+        return [_unmatched_selector(workload, catalog)]
     out: list[Violation] = []
     seen: set[tuple[str, str]] = set()  # one report per field and rule across groups
     for group in groups:
         where = f" in host group '{group.name}'" if len(catalog.host_groups) > 1 else ""
-        for violation in _check_group(workload, entries, catalog, group, where):
+        claims = bind_group(entries, catalog, group)
+        found = _GroupCheck(workload, catalog, group, where).run(claims)
+        for violation in found:
             if (violation.field, violation.rule) not in seen:
                 seen.add((violation.field, violation.rule))
                 out.append(violation)
     return out
 
 
-def _check_group(
-    workload: Workload,
-    entries: list[HostInterface],
-    catalog: Catalog,
-    group: HostGroup,
-    where: str,
-) -> list[Violation]:
-    claims = bind(entries, catalog.plugins_of(group), catalog.package_index(group))
-    out = []
-    for claim in claims:
+def _unmatched_selector(workload: Workload, catalog: Catalog) -> Violation:
+    selector = ", ".join(
+        f"{quote(k)}={quote(v)}" for k, v in sorted(workload.host_selector.items())
+    )
+    known = "; ".join(
+        f"{g.name} ({', '.join(f'{k}={v}' for k, v in sorted(g.effective_labels.items()))})"
+        for g in catalog.host_groups
+    )
+    return Violation(
+        workload.list_path.rsplit(".", 1)[0] + ".hostSelector",
+        Reason.NOT_SUPPORTED,
+        f"no host group in the catalog ({catalog.source}) matches hostSelector {selector}; "
+        f"the workload stays pending until a host with those labels joins. Known groups: {known}",
+        "hostgroup-unmatched",
+        Action.WARN,
+    )
+
+
+class _GroupCheck:
+    """The checks for one host group; one instance per group per review."""
+
+    __slots__ = ("catalog", "group", "where", "workload")
+
+    def __init__(self, workload: Workload, catalog: Catalog, group: HostGroup, where: str) -> None:
+        self.workload = workload
+        self.catalog = catalog
+        self.group = group
+        self.where = where
+
+    def run(self, claims: list[Claim]) -> list[Violation]:
+        out: list[Violation] = []
+        for claim in claims:
+            if claim.plugin is not None:
+                out.extend(self._config(claim.entry, claim.plugin))
+            elif not claim.host:
+                out.append(self._unavailable(claim))
+        out.extend(self._named_conflict(c) for c in named_conflicts(claims))
+        for collision in route_collisions(claims):
+            out.append(self._collision(collision.plugin, collision.entries))
+        if self.group.http == "dynamic":
+            out.extend(self._http([c.entry for c in claims]))
+        return out
+
+    def _path(self, entry: HostInterface, suffix: str = "") -> str:
+        return self.workload.entry_path(entry.index, suffix)
+
+    # An entry no plugin takes
+
+    def _unavailable(self, claim: Claim) -> Violation:
         entry = claim.entry
-        if claim.plugin is None:
+        head = f"[{entry.index}] requests {display(entry)}"
+        if claim.pinned is not None:
+            why = (
+                f"; its name is the id of the plugin '{claim.pinned.id}', so the host binds it "
+                f"to that plugin only, which does not serve it. Rename the entry to let the "
+                "host choose by package"
+            )
+        else:
+            why = f", which is not available on this host{self.where}: {self._offers(entry)}"
+        return Violation(
+            self._path(entry), Reason.NOT_SUPPORTED, head + why, "interface-unavailable"
+        )
+
+    def _offers(self, entry: HostInterface) -> str:
+        """What this host has for the entry's package, or which flag would add it."""
+        version = host_version(entry.version)
+        for opt in self.group.opt_in:
+            plugin = self.catalog.plugin(opt.id)
+            if plugin.serves(entry, version):
+                return f"the plugin '{plugin.id}' serves it on hosts started with {opt.flag}"
+        offers = []
+        for plugin in self.catalog.registered(self.group).values():
+            for world in plugin.worlds:
+                if (world.namespace, world.package) != entry.package_key:
+                    continue
+                at = f"@{world.version}" if world.version else " (any version)"
+                only = f", only versions >= {plugin.claims.min_version}" if plugin.claims else ""
+                offers.append(f"{', '.join(sorted(world.offered))}{at} from '{plugin.id}'{only}")
+        label = package_label(entry.namespace, entry.package)
+        if not offers:
+            return f"no plugin serves {label} at all"
+        return (
+            f"no plugin serves that combination of version and interfaces; for {label} it "
+            f"offers {'; '.join(offers)}"
+        )
+
+    # Named instances
+
+    def _named_conflict(self, conflict: NamedConflict) -> Violation:
+        first = conflict.entries[0]
+        label = package_label(first.namespace, first.package)
+        capable = [
+            p for p in self.catalog.plugins
+            if p.named_instances and first.package_key in p.packages
+        ]  # fmt: skip
+        registered = self.catalog.registered(self.group)
+        here = [p for p in capable if p.id in registered]
+        indexes = entry_label(e.index for e in conflict.entries)
+        if here:
+            versions = sorted(
+                {w.version or "any version" for p in here for w in p.worlds
+                 if (w.namespace, w.package) == first.package_key}
+            )  # fmt: skip
+            fix = (
+                f"'{here[0].id}' on this host supports named instances of {label} at "
+                f"{', '.join(versions)}; pin that version on {indexes} (or drop the version)"
+            )
+        elif capable:
+            fix = f"enable the '{capable[0].id}' plugin on this host{self.where}"
+        else:
+            fix = f"keep one named entry of {label}, or run hosts with a plugin that can"
+        return Violation(
+            self._path(conflict.entries[-1], ".name"),
+            Reason.NOT_SUPPORTED,
+            f"{conflict.message()} Here{self.where}: {indexes}; {fix}",
+            "plugin-named-instances",
+        )
+
+    def _collision(self, plugin: Plugin, entries: tuple[HostInterface, ...]) -> Violation:
+        name = entries[0].name
+        under = f'the name "{name}"' if name else "the default route (no name)"
+        return Violation(
+            self._path(entries[-1], ".version"),
+            Reason.DUPLICATE,
+            f"{entry_label(e.index for e in entries)} both reach '{plugin.id}' under {under}, "
+            "and its routing registry is keyed by name alone: one backend silently replaces "
+            "the other, and which one is not defined. Give them different names",
+            "route-collision",
+            Action.WARN,
+        )
+
+    # Config the plugin reads
+
+    def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
+        if plugin.multiplex is not None and plugin.routed(entry):
+            return self._backend(entry, plugin)
+        out = []
+        config = entry.config
+        if not entry.external_config:
+            for key in plugin.config.required:
+                if not config.get(key):
+                    text = (
+                        plugin.config.required_message.format(key=key)
+                        if (plugin.config.required_message)
+                        else f"'{plugin.id}' requires a '{key}' config"
+                    )
+                    out.append(self._missing(entry, key, f"{text}: set config.{key}{EXTERNAL}"))
+            if plugin.needs_label_key(entry) and str(entry.name) not in config:
+                out.append(
+                    self._missing(
+                        entry,
+                        str(entry.name),
+                        f'the component requires secret "{entry.name}" but it was not provided '
+                        f"in its resolved bind-time config: '{plugin.id}' reads a labelled "
+                        f"secret from config.{entry.name}; set it{EXTERNAL}",
+                    )
+                )
+        if plugin.unconfigured:
             out.append(
                 Violation(
-                    workload.entry_path(entry.index),
+                    self._path(entry),
                     Reason.NOT_SUPPORTED,
-                    f"[{entry.index}] requests {display(entry)}, which is not available on "
-                    f"this host{where}; no plugin serves it (check namespace, package, "
-                    "version and interface names)",
-                    "interface-unavailable",
+                    f"[{entry.index}] binds to '{plugin.id}'{self.where}: {plugin.unconfigured}",
+                    "plugin-unconfigured",
+                    Action.WARN,
                 )
             )
-            continue
-        choice = choose_backend(entry, claim.plugin)
-        if choice.unknown is not None:
-            out.append(
+        if BACKEND_KEY in config and not reading(entry, plugin, None).reads(BACKEND_KEY):
+            out.append(self._backend_ignored(entry, plugin))
+        return out
+
+    def _missing(self, entry: HostInterface, key: str, message: str) -> Violation:
+        return Violation(
+            self._path(entry, f".config.{key}"),
+            Reason.REQUIRED,
+            f"[{entry.index}]: {message}",
+            "plugin-config-missing",
+        )
+
+    def _backend(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
+        assert plugin.multiplex is not None
+        choice = choose_backend(entry, plugin.multiplex)
+        if choice.unknown:
+            replaced = (
+                " (unless configFrom/secretFrom replaces it)" if entry.external_config else ""
+            )
+            return [
                 Violation(
-                    workload.entry_path(entry.index, ".config.backend"),
+                    self._path(entry, ".config.backend"),
                     Reason.NOT_SUPPORTED,
-                    unknown_backend_message(entry.package_id, claim.plugin, choice.unknown),
+                    f"[{entry.index}]: {unknown_backend_message(entry, plugin)}{replaced}",
                     "backend-unknown",
+                    Action.WARN if entry.external_config else Action.DENY,
                 )
+            ]
+        if entry.external_config or choice.backend is None:
+            return []
+        backend = choice.backend
+        return [
+            Violation(
+                self._path(entry, f".config.{key}"),
+                Reason.REQUIRED,
+                f"[{entry.index}] routes to the {backend.name} backend of '{plugin.id}'"
+                f"{self.where}: {missing_key_message(entry, backend, key)}; set config.{key}"
+                f"{EXTERNAL}",
+                "backend-config-missing",
             )
-        for key in choice.missing:
-            backend = choice.backend.name if choice.backend else ""
+            for key in choice.missing
+        ]
+
+    def _backend_ignored(self, entry: HostInterface, plugin: Plugin) -> Violation:
+        what = f" ({plugin.description})" if plugin.description else ""
+        version = host_version(entry.version)
+        router = next(
+            (p for p in self.catalog.registered(self.group).values()
+             if p.multiplex is not None and p.named_instances and p.serves(entry, version)),
+            None,
+        )  # fmt: skip
+        if router is not None and not entry.named:
+            fix = (
+                f"unnamed entries go to the plain plugin: give the entry a name (the "
+                f"component's import label) to route it through '{router.id}'"
+            )
+        else:
+            fix = "remove config.backend, or use a host whose plugin routes by backend"
+        return Violation(
+            self._path(entry, ".config.backend"),
+            Reason.NOT_SUPPORTED,
+            f"[{entry.index}] sets config.backend, but the host binds it to '{plugin.id}'"
+            f"{what}{self.where}, which does not read it; {fix}",
+            "backend-ignored",
+            Action.WARN,
+        )
+
+    # HTTP routing
+
+    def _http(self, entries: list[HostInterface]) -> list[Violation]:
+        point = entry_point(entries)
+        if point is None:
+            return []
+        entry = point.entry
+        out = []
+        if point.host is None:
+            if not entry.external_config:
+                typo = next(
+                    (k for k in ("address", "hostname", "hosts") if k in entry.config), None
+                )
+                hint = f" (config.{typo} is not read; the key is host)" if typo else ""
+                out.append(
+                    Violation(
+                        self._path(entry, ".config.host"),
+                        Reason.REQUIRED,
+                        f"[{entry.index}] is the workload's HTTP entry point, and the host's "
+                        f"router{self.where} finds workloads by config.host{hint}; without it "
+                        'the host fails the workload ("no host header found"). Set config.host '
+                        "to the host name requests arrive with, e.g. host: app.example.com",
+                        "http-host",
+                    )
+                )
+        elif not is_valid_hostname(point.host):
             out.append(
                 Violation(
-                    workload.entry_path(entry.index, f".config.{key}"),
-                    Reason.REQUIRED,
-                    f"[{entry.index}] routes to the {backend} backend of '{claim.plugin.id}', "
-                    f"which needs config.{key}",
-                    "backend-config-missing",
+                    self._path(entry, ".config.host"),
+                    Reason.INVALID,
+                    f"config.host of [{entry.index}] is not a valid RFC 1123 host name "
+                    f"({why_invalid(point.host)}), and the host's router{self.where} fails the "
+                    'workload for it ("primary host ... is not a valid RFC 1123 hostname"). '
+                    "Write a bare host name such as app.example.com: no scheme, port or path",
+                    "http-host",
                 )
             )
-    for conflict in named_conflicts(claims):
-        multiplexers = [
-            p.id for p in catalog.plugins if p.named_instances and p.serves(conflict.entries[0])
-        ]
-        fix = (
-            f"enable the '{multiplexers[0]}' plugin on the host"
-            if multiplexers
-            else "enable a plugin that supports named instances for it on the host"
-        )
-        out.append(
-            Violation(
-                workload.entry_path(conflict.entries[-1].index, ".name"),
-                Reason.NOT_SUPPORTED,
-                f"{conflict.message()}{where}; {fix}, or keep one named entry and remove the "
-                "other names",
-                "plugin-named-instances",
+        if point.bad_aliases:
+            names = ", ".join(str(i) for i in point.bad_aliases)
+            out.append(
+                Violation(
+                    self._path(entry, f".config.{ALIASES_KEY}"),
+                    Reason.INVALID,
+                    f"config.{ALIASES_KEY} of [{entry.index}]: name(s) {names} of the "
+                    "comma-separated list are not valid RFC 1123 host names, and the router "
+                    "drops them without a word",
+                    "http-host-alias",
+                    Action.WARN,
+                )
             )
-        )
-    return out
+        return out

@@ -13,20 +13,21 @@ from webhook.model import HostInterface, Workload
 from webhook.violations import Reason, Violation, entry_label
 
 
-def group_by_package(entries: list[HostInterface]) -> dict[str, list[HostInterface]]:
-    """Entries keyed by ``namespace:package``, in list order."""
-    groups: dict[str, list[HostInterface]] = defaultdict(list)
+def group_by_package(entries: list[HostInterface]) -> dict[tuple[str, str], list[HostInterface]]:
+    """Entries keyed by ``(namespace, package)``, in list order."""
+    groups: dict[tuple[str, str], list[HostInterface]] = defaultdict(list)
     for entry in entries:
-        groups[entry.package_id].append(entry)
+        groups[entry.package_key].append(entry)
     return groups
 
 
 def check_strict_naming(workload: Workload, entries: list[HostInterface]) -> list[Violation]:
     """Violations of the strict policy's rules 1 and 2."""
     out: list[Violation] = []
-    for package_id, group in group_by_package(entries).items():
+    for group in group_by_package(entries).values():
         if len(group) < 2:
             continue
+        package_id = group[0].package_label
         all_indexes = entry_label(e.index for e in group)
         for entry in group:
             if not entry.named:

@@ -170,6 +170,7 @@ def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, A
         get("version"),
         get("name"),
         get("config") or {},
+        bool(get("configFrom") or get("secretFrom")),
     )
     return entry, cel_entry
 

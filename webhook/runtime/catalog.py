@@ -1,34 +1,55 @@
-"""The host catalog: host groups, their plugins, the worlds and backends each plugin serves.
+"""The host catalog: host groups, the plugins each registers, what each plugin serves.
 
-Catalogs are data (YAML or JSON), never code. The embedded default describes a
-standard wasmCloud host; ``--catalog FILE`` replaces it.
+Catalogs are data (YAML or JSON), never code. The embedded default
+(``webhook/data/default-catalog.yaml``) is the host that Kubernetes host pods run,
+``wash host``, read from upstream's source; ``--catalog FILE`` replaces it. The
+format's JSON Schema is :func:`catalog_json_schema` (``bindcheck catalog schema``,
+and ``docs/catalog.schema.json`` in the repository).
+
+The vocabulary follows the host's own plugin trait
+(crates/wash-runtime/src/plugin/mod.rs): a plugin has an id, a world (what it
+imports and exports, possibly spread over several entries of one package),
+``supports_named_instances`` and ``claims``; a multiplexed plugin routes each
+entry to a backend chosen by ``config.backend`` (plugin/multiplex.rs).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from webhook.errors import CatalogError
+from webhook.errors import CatalogError, InputError
+from webhook.manifests import load_config_yaml
 from webhook.model import HostInterface
-from webhook.runtime.wit import includes
+from webhook.runtime.wit import at_least, parse_semver, versions_compatible
 
 DEFAULT_CATALOG = "embedded default"
+ANY_KEY = "*"
+"""In ``config.keys``/``config.secret``: every key (the plugin hands the whole map on)."""
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _semver_or_none(value: str | None) -> str | None:
+    if value is not None and parse_semver(value) is None:
+        raise ValueError(f"{value!r} is not a semver version (a host would drop it)")
+    return value
+
+
 class World(_Strict):
-    """One package a plugin serves; no version means any version."""
+    """One entry of a plugin's world: a package at a version, the interfaces it offers.
+
+    No version: any version (the host's ``same_package``).
+    """
 
     namespace: str
     package: str
@@ -36,55 +57,186 @@ class World(_Strict):
     imports: tuple[str, ...] = ()
     exports: tuple[str, ...] = ()
 
+    _check_version = field_validator("version")(_semver_or_none)
+
     @cached_property
     def offered(self) -> frozenset[str]:
-        """Every interface name of the world, imported or exported."""
+        """Every interface name of this entry, imported or exported (the host matches
+        either way: ``WitWorld::includes_bidirectional``)."""
         return frozenset((*self.imports, *self.exports))
 
-    def serves(self, entry: HostInterface) -> bool:
-        return includes(self.namespace, self.package, self.version, self.offered, entry)
+
+class Claims(_Strict):
+    """A plugin's veto over entries its world matches (``HostPlugin::claims``)."""
+
+    min_version: str = Field(alias="minVersion")
+    """Claim only entries that pin a version at or above this one; a versionless entry
+    is refused and falls through to the next plugin."""
+
+    _check_version = field_validator("min_version")(_semver_or_none)
+
+
+class ConfigUse(_Strict):
+    """How a plugin reads an entry's config when the entry is not routed to a backend."""
+
+    keys: tuple[str, ...] = ()
+    """Keys the plugin reads; ``"*"``: all of them (the map is handed on whole)."""
+    required: tuple[str, ...] = ()
+    """Keys without which binding fails."""
+    secret: tuple[str, ...] = ()
+    """Keys whose values are credentials, never shown; ``"*"``: every key."""
+    required_message: str = Field(default="", alias="requiredMessage")
+    """The host's own error for a missing key, ``{key}`` filled in."""
 
 
 class Backend(_Strict):
-    """A backend a multiplexing plugin can route a name to."""
+    """A backend a multiplexed plugin can route an entry to (``BackendProvider``)."""
 
     name: str
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()
     """Config keys whose values are credentials: never shown."""
+    required_message: str = Field(default="", alias="requiredMessage")
+    """The host's own error for a missing key, ``{key}`` filled in; default
+    ``{backend} {package} backend requires a '{key}' config``."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (*self.required, *self.optional)
+
+
+class Multiplex(_Strict):
+    """Routing by ``config.backend`` (plugin/multiplex.rs)."""
+
+    entries: Literal["all", "named"] = "all"
+    """Which entries bound to the plugin are routed: all, or only named ones (the
+    others take the plugin's plain path, see ``Plugin.config``)."""
+    default_backend: str = Field(alias="defaultBackend")
+    """The backend of an entry without ``config.backend``."""
+    backends: tuple[Backend, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Multiplex:
+        names = [b.name for b in self.backends]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"backend names must be unique: {', '.join(duplicates)}")
+        if self.default_backend not in names:
+            raise ValueError(
+                f"defaultBackend {self.default_backend!r} is not one of the backends "
+                f"({', '.join(names)})"
+            )
+        return self
+
+    def backend(self, name: str) -> Backend | None:
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Backend]:
+        return {b.name: b for b in self.backends}
+
+    def routes(self, entry: HostInterface) -> bool:
+        return self.entries == "all" or entry.named
 
 
 class Plugin(_Strict):
-    id: str
+    """One host plugin, as the host's binding sees it."""
+
+    id: str = Field(min_length=1)
+    description: str = ""
     named_instances: bool = Field(default=False, alias="namedInstances")
+    """``supports_named_instances()``: can route several named entries of one package."""
+    claims: Claims | None = None
     worlds: tuple[World, ...] = Field(min_length=1)
-    backends: tuple[Backend, ...] = ()
-    """Default first. Empty: the plugin takes its settings straight from config."""
+    config: ConfigUse = ConfigUse()
+    label_key: tuple[str, ...] = Field(default=(), alias="labelKey")
+    """A named entry requesting one of these interfaces needs ``config[<name>]``
+    (the secrets plugin's labelled secrets)."""
+    unconfigured: str = ""
+    """When set: why an entry on the plain path (not routed to a backend) cannot work
+    on this host; reported as a warning."""
+    multiplex: Multiplex | None = None
+    source: str = ""
+    """Where upstream defines it (file, commit), for readers of the catalog."""
 
-    def serves(self, entry: HostInterface) -> bool:
-        return any(w.serves(entry) for w in self.worlds)
+    def serves(self, entry: HostInterface, version: str | None) -> bool:
+        """Every requested interface is offered by some world entry of the same package
+        at a compatible version, and the plugin claims the entry.
 
-    def backend(self, name: str) -> Backend | None:
-        return self._backends_by_name.get(name)
+        ``version`` is the entry's host version (:func:`host_version`).
+        """
+        worlds = self._worlds_by_package.get(entry.package_key)
+        if not worlds:
+            return False
+        compatible = [w.offered for w in worlds if versions_compatible(w.version, version)]
+        if not all(any(i in offered for offered in compatible) for i in entry.interfaces):
+            return False
+        return self.claims is None or at_least(version, self.claims.min_version)
 
     @cached_property
-    def _backends_by_name(self) -> dict[str, Backend]:
-        return {b.name: b for b in self.backends}
+    def _worlds_by_package(self) -> dict[tuple[str, str], list[World]]:
+        out: dict[tuple[str, str], list[World]] = defaultdict(list)
+        for world in self.worlds:
+            out[(world.namespace, world.package)].append(world)
+        return dict(out)
+
+    @property
+    def packages(self) -> list[tuple[str, str]]:
+        return list(self._worlds_by_package)
+
+    def needs_label_key(self, entry: HostInterface) -> bool:
+        """A named entry asking for a labelled interface carries its value at
+        ``config[<name>]``."""
+        return entry.named and not set(self.label_key).isdisjoint(entry.interfaces)
+
+    def routed(self, entry: HostInterface) -> bool:
+        """Whether ``entry``, bound to this plugin, is routed to a backend."""
+        return self.multiplex is not None and self.multiplex.routes(entry)
+
+
+class OptInPlugin(_Strict):
+    """A plugin the host registers only when started with a flag."""
+
+    id: str
+    flag: str
 
 
 class HostGroup(_Strict):
-    name: str
-    labels: dict[str, str] = {}
-    default: bool = False
+    """Hosts started alike; a workload's hostSelector picks groups by their labels."""
+
+    name: str = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels its hosts carry; ``hostgroup: <name>`` when not given (``wash host``
+    labels itself with its ``--host-group``)."""
+    http: Literal["dynamic", "dev", "none"] = "dynamic"
+    """The host's HTTP router: ``dynamic`` (``wash host --http-addr``, routes by
+    ``config.host``), ``dev`` (``wash dev``, ignores host names), ``none`` (no
+    ``--http-addr``)."""
     plugins: tuple[str, ...]
+    opt_in: tuple[OptInPlugin, ...] = Field(default=(), alias="optIn")
+
+    @property
+    def effective_labels(self) -> dict[str, str]:
+        return self.labels or {"hostgroup": self.name}
 
     def selected_by(self, selector: dict[str, str]) -> bool:
-        """A workload's hostSelector picks groups whose labels include every pair."""
-        return all(self.labels.get(k) == v for k, v in selector.items())
+        """A hostSelector picks hosts whose labels include every pair."""
+        labels = self.effective_labels
+        return all(labels.get(k) == v for k, v in selector.items())
+
+
+class Upstream(_Strict):
+    repository: str
+    commit: str
+    files: tuple[str, ...] = ()
 
 
 class Catalog(_Strict):
+    """Every host group and plugin of the hosts a workload may land on."""
+
+    upstream: Upstream | None = None
+    """The upstream source this catalog was read from, if any."""
     host_groups: tuple[HostGroup, ...] = Field(alias="hostGroups", min_length=1)
     plugins: tuple[Plugin, ...]
     source: str = Field(default=DEFAULT_CATALOG, exclude=True)
@@ -92,47 +244,62 @@ class Catalog(_Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
         ids = [p.id for p in self.plugins]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"plugin ids must be unique: {sorted(ids)}")
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"plugin ids must be unique: {', '.join(duplicates)}")
+        names = [g.name for g in self.host_groups]
+        if len(names) != len(set(names)):
+            raise ValueError("host group names must be unique")
         for group in self.host_groups:
-            for plugin_id in group.plugins:
+            for plugin_id in (*group.plugins, *(o.id for o in group.opt_in)):
                 if plugin_id not in ids:
                     raise ValueError(
                         f"host group {group.name!r} names unknown plugin {plugin_id!r}"
                     )
+            both = set(group.plugins) & {o.id for o in group.opt_in}
+            if both:
+                raise ValueError(
+                    f"host group {group.name!r} lists {sorted(both)} as registered and opt-in"
+                )
         return self
 
     def groups_for(self, selector: dict[str, str]) -> list[HostGroup]:
-        """Host groups a workload can land on: by selector, or the default groups without one."""
-        if not selector:
-            defaults = [g for g in self.host_groups if g.default]
-            return defaults or list(self.host_groups)
+        """Host groups a workload can land on. Without a selector the scheduler may pick
+        any host (runtime-operator workload_controller.go, findFreeHost)."""
         return [g for g in self.host_groups if g.selected_by(selector)]
 
-    def plugins_of(self, group: HostGroup) -> list[Plugin]:
-        """The group's plugins in id order (the order a host tries them in)."""
-        return self._by_group[group.name][0]
+    def plugin(self, plugin_id: str) -> Plugin:
+        return self._by_id[plugin_id]
 
-    def package_index(self, group: HostGroup) -> dict[tuple[str, str], list[Plugin]]:
-        """The group's plugins by (namespace, package)."""
-        return self._by_group[group.name][1]
+    def registered(self, group: HostGroup) -> dict[str, Plugin]:
+        """The group's plugins by id, in id order (the order a host tries them in)."""
+        return self._registered[group.name]
+
+    def candidates(self, group: HostGroup) -> dict[tuple[str, str], list[Plugin]]:
+        """The group's plugins by the (namespace, package) they serve, id order kept."""
+        return self._candidates[group.name]
 
     @cached_property
-    def _by_group(self) -> dict[str, tuple[list[Plugin], dict[tuple[str, str], list[Plugin]]]]:
-        # Computed once: plugins_of and package_index sit on the admission hot path.
-        by_id = {p.id: p for p in self.plugins}
-        out = {}
-        for group in self.host_groups:
-            ordered = sorted((by_id[i] for i in group.plugins), key=lambda p: p.id)
-            out[group.name] = (ordered, index_by_package(ordered))
-        return out
+    def _by_id(self) -> dict[str, Plugin]:
+        return {p.id: p for p in self.plugins}
+
+    @cached_property
+    def _registered(self) -> dict[str, dict[str, Plugin]]:
+        # Computed once: the binding on the admission hot path reads these.
+        return {
+            g.name: {i: self._by_id[i] for i in sorted(set(g.plugins))} for g in self.host_groups
+        }
+
+    @cached_property
+    def _candidates(self) -> dict[str, dict[tuple[str, str], list[Plugin]]]:
+        return {name: index_by_package(list(ps.values())) for name, ps in self._registered.items()}
 
 
 def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:
-    """Plugins by the (namespace, package) they serve, id order kept within each package."""
+    """Plugins by the (namespace, package) they serve, order kept within each package."""
     by_package: dict[tuple[str, str], list[Plugin]] = defaultdict(list)
     for plugin in plugins:
-        for key in dict.fromkeys((w.namespace, w.package) for w in plugin.worlds):
+        for key in plugin.packages:
             by_package[key].append(plugin)
     return dict(by_package)
 
@@ -154,9 +321,10 @@ def load_catalog(path: str | None) -> Catalog | None:
 def parse_catalog(text: str, source: str) -> Catalog:
     """Validate a catalog text; errors name the path inside the file."""
     try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CatalogError(source, "", f"invalid YAML: {exc}") from None
+        data: Any = load_config_yaml(text, source)
+    except InputError as exc:
+        where = f"line {exc.line}" if exc.line else ""
+        raise CatalogError(source, where, exc.message) from None
     if not isinstance(data, dict):
         raise CatalogError(source, "", "a catalog is a mapping with hostGroups and plugins")
     try:
@@ -164,6 +332,16 @@ def parse_catalog(text: str, source: str) -> Catalog:
     except ValidationError as exc:
         err = exc.errors()[0]
         path = ".".join(str(p) for p in err["loc"])
-        raise CatalogError(source, path, err["msg"]) from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise CatalogError(source, path, message) from None
     catalog.__dict__["source"] = source  # frozen model; set once, before anyone holds it
     return catalog
+
+
+def catalog_json_schema() -> str:
+    """The catalog format as JSON Schema (draft 2020-12), for editors and CI linters."""
+    schema = Catalog.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "bindcheck host catalog"
+    schema.get("properties", {}).pop("source", None)
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

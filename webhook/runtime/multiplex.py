@@ -1,21 +1,24 @@
-"""Multiplexed backends: how a named-instance plugin routes each name to a backend.
+"""Multiplexed backends: how a named-instance plugin routes each entry to a backend.
 
-The backend comes from ``config.backend``, else the plugin's default (its
-first). The unnamed entry is the default route, key ``""``. Nothing falls back
-silently: an unknown backend or an import label no entry names is an error.
+Follows crates/wash-runtime/src/plugin/multiplex.rs (wasmCloud/wasmCloud@7cd553cc):
+the backend comes from ``config.backend``, else the plugin's default backend type
+(``in-memory`` for every built-in multiplexer); the routing registry is keyed by the
+entry's name, the unnamed entry being the default route ``""``; a component's import
+label resolves against that registry. Nothing falls back silently: an unknown backend
+and a label no entry names are errors.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhook.model import HostInterface
-from webhook.runtime.catalog import Backend, Plugin
+from webhook.runtime.catalog import Backend, Multiplex, Plugin
+from webhook.runtime.wit import package_label
 
-SECRET_KEY = re.compile(r"pass|secret|token|cred|key|auth", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^@/]*)@", re.IGNORECASE)
+BACKEND_KEY = "backend"
+"""``BACKEND_CONFIG_KEY``: the config key naming the backend type."""
 
 
 class ResolutionError(Exception):
@@ -25,58 +28,51 @@ class ResolutionError(Exception):
 @dataclass(slots=True)  # built per entry per review: not frozen, for speed
 class BackendChoice:
     backend: Backend | None
-    unknown: str | None = None
-    """The ``config.backend`` value when the plugin has no such backend."""
+    unknown: bool = False
+    """``config.backend`` names a backend the plugin does not have."""
     missing: tuple[str, ...] = ()
-    """Required config keys the entry lacks."""
+    """Required config keys the entry lacks (or leaves empty: the host then fails to
+    connect, or opens the wrong place)."""
 
 
-def choose_backend(entry: HostInterface, plugin: Plugin) -> BackendChoice:
-    """The backend ``entry`` routes to on ``plugin`` (``None`` for plugins without backends)."""
-    if not plugin.backends:
-        return BackendChoice(None)
-    wanted = entry.config.get("backend")
-    backend = plugin.backend(wanted) if wanted else plugin.backends[0]
+def choose_backend(entry: HostInterface, multiplex: Multiplex) -> BackendChoice:
+    """The backend ``entry`` routes to (``Multiplexer::instantiate``)."""
+    wanted = entry.config.get(BACKEND_KEY)
+    backend = multiplex.backend(wanted if wanted is not None else multiplex.default_backend)
     if backend is None:
-        return BackendChoice(None, unknown=wanted)
+        return BackendChoice(None, unknown=True)
     config = entry.config
     missing = tuple([k for k in backend.required if not config.get(k)])
     return BackendChoice(backend, missing=missing)
 
 
+def unknown_backend_message(entry: HostInterface, plugin: Plugin) -> str:
+    """The host's error, without the value: config values are never quoted."""
+    assert plugin.multiplex is not None
+    known = ", ".join(b.name for b in plugin.multiplex.backends)
+    return (
+        f"no {package_label(entry.namespace, entry.package)} provider registered for the "
+        f"backend that config.backend names; '{plugin.id}' has: {known}"
+    )
+
+
+def missing_key_message(entry: HostInterface, backend: Backend, key: str) -> str:
+    """The host's error for a missing backend key."""
+    template = backend.required_message or "{backend} {package} backend requires a '{key}' config"
+    return template.format(backend=backend.name, package=entry.package, key=key)
+
+
 def route_key(entry: HostInterface) -> str:
-    """The routing-table key: the name, or ``""`` for the default route."""
+    """The routing-registry key: the name, or ``""`` for the default route."""
     return entry.name or ""
 
 
-def resolve_import(routes: Sequence[HostInterface], package_id: str, label: str) -> HostInterface:
-    """The entry a component's ``open(label)`` reaches; ``""`` is the default route."""
+def resolve_import(
+    routes: Sequence[HostInterface], package: tuple[str, str], label: str
+) -> HostInterface:
+    """The entry a component's import labelled ``label`` reaches; ``""`` is the default
+    route (``Multiplexer::resolve``)."""
     for entry in routes:
-        if entry.package_id == package_id and route_key(entry) == label:
+        if entry.package_key == package and route_key(entry) == label:
             return entry
-    raise ResolutionError(f"no {package_id} backend bound for import '{label}'")
-
-
-def unknown_backend_message(package_id: str, plugin: Plugin, name: str) -> str:
-    known = ", ".join(b.name for b in plugin.backends)
-    return f"no {package_id} provider registered for backend '{name}' (available: {known})"
-
-
-def redact(key: str, value: str, backend: Backend | None) -> str:
-    """A config value fit to print, or ``<redacted>``.
-
-    Shown: ``backend`` and the keys the backend declares, unless declared secret or
-    named like a credential; credentials inside URLs are masked. Anything else may
-    be a secret under an innocent name, so it is hidden.
-    """
-    declared = key == "backend" or (
-        backend is not None and key in (*backend.required, *backend.optional)
-    )
-    if not declared or (backend is not None and key in backend.secret) or SECRET_KEY.search(key):
-        return "<redacted>"
-    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}***@", value)
-
-
-def visible_settings(entry: HostInterface, backend: Backend | None) -> dict[str, str]:
-    """The entry's settings as ``resolve`` shows them: every key, values redacted as needed."""
-    return {k: redact(k, v, backend) for k, v in sorted(entry.config.items())}
+    raise ResolutionError(f"no {package_label(*package)} backend bound for import '{label}'")

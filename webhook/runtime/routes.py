@@ -1,14 +1,19 @@
-"""The routing table a host would build for one workload: entry → instance → plugin → backend."""
+"""The routing table a host would build for one workload: entry → plugin → backend."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from webhook.model import HostInterface
-from webhook.runtime.binding import bind
-from webhook.runtime.catalog import Catalog
-from webhook.runtime.multiplex import choose_backend, route_key, visible_settings
+from webhook.runtime.binding import Claim, bind
+from webhook.runtime.catalog import Catalog, HostGroup
+from webhook.runtime.http import ALIASES_KEY, HOST_KEY
+from webhook.runtime.multiplex import choose_backend, route_key
+from webhook.runtime.settings import Reading, reading, visible_settings
 from webhook.runtime.wit import instance_id
+
+HTTP_READING = Reading(frozenset({HOST_KEY, ALIASES_KEY}), frozenset())
+"""What the host's HTTP router reads of a wasi:http entry."""
 
 
 @dataclass(slots=True)
@@ -16,32 +21,46 @@ class Route:
     entry: HostInterface
     instance: str
     name: str
+    """The import label the route answers; ``""`` for the default route."""
+    served_by: str
+    """``plugin``, ``host`` (wasi:http) or ``nobody`` (the deploy would fail)."""
     plugin: str | None
     backend: str | None
+    """The backend a multiplexed plugin routes to; ``None`` on a plugin's plain path."""
     settings: dict[str, str]
+    ignored: list[str] = field(default_factory=list)
+    """Config keys the serving plugin never reads."""
 
 
-def routes_for(
-    entries: list[HostInterface], catalog: Catalog, selector: dict[str, str]
-) -> list[Route]:
-    """Routes on the first host group the workload can land on (empty when none)."""
-    groups = catalog.groups_for(selector)
-    if not groups:
-        return []
-    claims = bind(entries, catalog.plugins_of(groups[0]), catalog.package_index(groups[0]))
+def bind_group(entries: list[HostInterface], catalog: Catalog, group: HostGroup) -> list[Claim]:
+    """The claims a host of ``group`` makes for ``entries``."""
+    return bind(entries, catalog.registered(group), catalog.candidates(group))
+
+
+def routes_for(claims: list[Claim]) -> list[Route]:
+    """One route per claim."""
     out = []
     for claim in claims:
-        entry = claim.entry
-        choice = choose_backend(entry, claim.plugin) if claim.plugin else None
-        backend = choice.backend if choice else None
+        entry, plugin = claim.entry, claim.plugin
+        backend = None
+        if plugin is not None and plugin.multiplex is not None and plugin.routed(entry):
+            backend = choose_backend(entry, plugin.multiplex).backend
+        if plugin is not None:
+            settings, ignored = visible_settings(entry, reading(entry, plugin, backend))
+        elif claim.host:
+            settings, ignored = visible_settings(entry, HTTP_READING)
+        else:
+            settings, ignored = {}, []
         out.append(
             Route(
                 entry=entry,
                 instance=instance_id(entry),
                 name=route_key(entry),
-                plugin=claim.plugin.id if claim.plugin else None,
+                served_by="host" if claim.host else ("plugin" if plugin else "nobody"),
+                plugin=plugin.id if plugin else None,
                 backend=backend.name if backend else None,
-                settings=visible_settings(entry, backend),
+                settings=settings,
+                ignored=ignored,
             )
         )
     return out

@@ -1,4 +1,15 @@
-"""WIT interface semantics as a wasmCloud host sees them."""
+"""WIT interface semantics as a wasmCloud host sees them.
+
+Mirrors crates/wash-runtime/src/wit.rs and the proto conversion in
+crates/wash-runtime/src/washlet/mod.rs (wasmCloud/wasmCloud@7cd553cc):
+
+- a version is parsed as strict semver (Rust's ``semver::Version::parse``); one
+  that does not parse (``"0.2"``, ``"latest"``) becomes *no version*, which is
+  compatible with every version;
+- an empty name is no name;
+- two interfaces are the same package when namespace and package are equal and
+  their versions are equal where both are set (``WitInterface::same_package``).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +18,90 @@ from functools import lru_cache
 
 from webhook.model import HostInterface
 
+_NUMERIC = r"(?:0|[1-9][0-9]*)"
+_PRE_IDENT = rf"(?:{_NUMERIC}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
+    rf"({_NUMERIC})\.({_NUMERIC})\.({_NUMERIC})"
+    rf"(?:-({_PRE_IDENT}(?:\.{_PRE_IDENT})*))?"
+    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
 )
+_U64_MAX = 2**64 - 1
+
+HTTP_HOST_SERVED = frozenset({"incoming-handler", "outgoing-handler", "handler"})
+"""wasi:http interfaces the host serves itself; entries asking only for these never
+reach plugin matching (engine/workload.rs, bind_plugins)."""
+_HTTP_INCOMING = frozenset({"incoming-handler", "handler"})
+
+Semver = tuple[int, int, int, tuple[str, ...], tuple[str, ...]]
+"""(major, minor, patch, prerelease identifiers, build identifiers)."""
+
+
+@lru_cache(maxsize=1024)
+def parse_semver(version: str) -> Semver | None:
+    """The version as Rust's ``semver`` crate parses it; ``None`` when it does not.
+
+    Strict: three numeric parts without leading zeros, each within u64; prerelease
+    identifiers non-empty, numeric ones without leading zeros; no ``v`` prefix and
+    no surrounding space.
+    """
+    if len(version) > 256:  # the CRD allows 64; a direct caller may send more
+        return None
+    match = _SEMVER.fullmatch(version)
+    if match is None:
+        return None
+    major, minor, patch = (int(match.group(i)) for i in (1, 2, 3))
+    if max(major, minor, patch) > _U64_MAX:
+        return None
+    pre = tuple(match.group(4).split(".")) if match.group(4) else ()
+    build = tuple(match.group(5).split(".")) if match.group(5) else ()
+    return major, minor, patch, pre, build
+
+
+def host_version(version: str | None) -> str | None:
+    """The version a host keeps for an entry: the text when it is strict semver, else none."""
+    if not version or parse_semver(version) is None:
+        return None
+    return version
+
+
+def versions_compatible(a: str | None, b: str | None) -> bool:
+    """Equal where both are set; a missing version matches any (``same_package``).
+
+    Both arguments are host versions (see :func:`host_version`): valid semver text,
+    for which equal text is equal versions.
+    """
+    return a is None or b is None or a == b
+
+
+def _identifier_key(ident: str) -> tuple[int, int, str]:
+    # semver: numeric identifiers compare numerically and sort below alphanumeric ones
+    return (0, int(ident), "") if ident.isdigit() else (1, 0, ident)
+
+
+def precedence(version: Semver) -> tuple[object, ...]:
+    """A sort key in Rust ``semver::Version`` order: a release sorts after its prereleases."""
+    major, minor, patch, pre, build = version
+    pre_key = (1,) if not pre else (0, tuple(_identifier_key(p) for p in pre))
+    return (major, minor, patch, pre_key, tuple(_identifier_key(b) for b in build))
+
+
+def at_least(version: str | None, minimum: str) -> bool:
+    """Whether a host version is set and ``>= minimum`` (a plugin's ``claims`` test)."""
+    if version is None:
+        return False
+    parsed, floor = parse_semver(version), parse_semver(minimum)
+    return parsed is not None and floor is not None and precedence(parsed) >= precedence(floor)
+
+
+def package_label(namespace: str, package: str) -> str:
+    """``namespace:package`` for messages; never a key (a colon inside either part would
+    make two different packages read the same)."""
+    return f"{namespace}:{package}"
 
 
 def instance_id(entry: HostInterface) -> str:
     """``ns:pkg/name@version``; name and ``@version`` omitted when absent."""
-    out = entry.package_id
+    out = package_label(entry.namespace, entry.package)
     if entry.named:
         out += f"/{entry.name}"
     if entry.version:
@@ -25,7 +111,7 @@ def instance_id(entry: HostInterface) -> str:
 
 def display(entry: HostInterface) -> str:
     """``ns:pkg [name]/iface1,iface2@version``, the host's log form."""
-    out = entry.package_id
+    out = package_label(entry.namespace, entry.package)
     if entry.named:
         out += f" [{entry.name}]"
     out += "/" + ",".join(entry.interfaces)
@@ -34,61 +120,19 @@ def display(entry: HostInterface) -> str:
     return out
 
 
-def includes(
-    namespace: str,
-    package: str,
-    version: str | None,
-    offered: frozenset[str],
-    entry: HostInterface,
-) -> bool:
-    """Whether a plugin world (namespace, package, version, interface names) serves ``entry``.
-
-    Versions must be equal where both are set; every requested interface must be offered.
-    """
-    if (namespace, package) != (entry.namespace, entry.package):
-        return False
-    if version and entry.version and version != entry.version:
-        return False
-    return offered.issuperset(entry.interfaces)
+def host_served(entry: HostInterface) -> bool:
+    """A wasi:http entry the host answers itself, whatever its version or name."""
+    return (
+        entry.namespace == "wasi"
+        and entry.package == "http"
+        and HTTP_HOST_SERVED.issuperset(entry.interfaces)
+    )
 
 
-@lru_cache(maxsize=1024)
-def parse_semver(version: str) -> tuple[int, int, int, tuple[str, ...]] | None:
-    """``(major, minor, patch, prerelease)``; ``None`` when not semver."""
-    match = _SEMVER.match(version)
-    if match is None:
-        return None
-    pre = tuple(match.group(4).split(".")) if match.group(4) else ()
-    return int(match.group(1)), int(match.group(2)), int(match.group(3)), pre
-
-
-@lru_cache(maxsize=1024)
-def compat_key(version: str) -> str:
-    """The operator's merge key: ``M`` (major>0), ``0.m`` (minor>0), else ``0.0.p``.
-
-    An unparseable version is its own key, compared verbatim.
-    """
-    parsed = parse_semver(version)
-    if parsed is None:
-        return f"={version}"
-    major, minor, patch, _ = parsed
-    if major > 0:
-        return str(major)
-    if minor > 0:
-        return f"0.{minor}"
-    return f"0.0.{patch}"
-
-
-def _precedence(version: str) -> tuple[object, ...]:
-    parsed = parse_semver(version)
-    if parsed is None:
-        return (0, version)
-    major, minor, patch, pre = parsed
-    # A release sorts after its prereleases; numeric identifiers sort below alphanumeric ones.
-    pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre)
-    return (1, major, minor, patch, 1 if not pre else 0, pre_key)
-
-
-def newer(a: str, b: str) -> str:
-    """The newer of two versions by semver precedence (``a`` on a tie)."""
-    return b if _precedence(b) > _precedence(a) else a
+def is_incoming_http_handler(entry: HostInterface) -> bool:
+    """``WitInterface::is_incoming_http_handler``: wasi:http with a P2 or P3 handler."""
+    return (
+        entry.namespace == "wasi"
+        and entry.package == "http"
+        and not _HTTP_INCOMING.isdisjoint(entry.interfaces)
+    )

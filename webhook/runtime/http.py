@@ -1,0 +1,80 @@
+"""The host's HTTP router: which entry is a workload's entry point, and its host names.
+
+Follows ``DynamicRouter::on_workload_resolved`` in crates/wash-runtime/src/host/http.rs
+(wasmCloud/wasmCloud@7cd553cc), the router ``wash host --http-addr`` runs: the first
+entry that is an incoming ``wasi:http`` handler must carry ``config.host``, a valid
+RFC 1123 host name, or the workload fails; ``config.host-aliases`` is a
+comma-separated list whose invalid names are dropped without a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from webhook.model import HostInterface
+from webhook.runtime.wit import is_incoming_http_handler
+
+HOST_KEY = "host"
+ALIASES_KEY = "host-aliases"
+_NAMED_CHARACTERS = {":": "':' (a port or a scheme?)", "/": "'/' (a URL or a path?)",
+                     "_": "'_'", " ": "a space", "@": "'@'", "*": "'*' (a wildcard?)"}  # fmt: skip
+
+
+def is_valid_hostname(host: str) -> bool:
+    """``is_valid_hostname``: 1-253 characters, dot-separated labels of 1-63 ASCII
+    letters, digits and '-', none starting or ending with '-'."""
+    return (
+        0 < len(host) <= 253
+        and host.isascii()
+        and all(
+            0 < len(label) <= 63
+            and all(c.isalnum() or c == "-" for c in label)
+            and not label.startswith("-")
+            and not label.endswith("-")
+            for label in host.split(".")
+        )
+    )
+
+
+def why_invalid(host: str) -> str:
+    """What is wrong with a host name, without quoting it (config values are never shown)."""
+    if not host:
+        return "it is empty"
+    if len(host) > 253:
+        return f"it is {len(host)} characters long (at most 253)"
+    for char, described in _NAMED_CHARACTERS.items():
+        if char in host:
+            return f"it contains {described}"
+    labels = host.split(".")
+    if any(not label for label in labels):
+        return "it has an empty label (two dots in a row, or a leading or trailing dot)"
+    if any(len(label) > 63 for label in labels):
+        return "a label is longer than 63 characters"
+    if any(label.startswith("-") or label.endswith("-") for label in labels):
+        return "a label starts or ends with '-'"
+    return "it has a character other than ASCII letters, digits, '-' and '.'"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPoint:
+    """The entry the router reads, and what it finds there."""
+
+    entry: HostInterface
+    host: str | None
+    """``config.host`` as written; ``None`` when absent."""
+    bad_aliases: tuple[int, ...]
+    """Positions (1-based) in ``host-aliases`` of names the router drops."""
+
+
+def entry_point(entries: Sequence[HostInterface]) -> EntryPoint | None:
+    """The first incoming-handler entry (``iter().find``), or ``None``."""
+    for entry in entries:
+        if is_incoming_http_handler(entry):
+            aliases = [a.strip() for a in entry.config.get(ALIASES_KEY, "").split(",")]
+            bad = tuple(
+                i for i, alias in enumerate((a for a in aliases if a), 1)
+                if not is_valid_hostname(alias)
+            )  # fmt: skip
+            return EntryPoint(entry, entry.config.get(HOST_KEY), bad)
+    return None
