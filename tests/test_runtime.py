@@ -14,7 +14,7 @@ from conftest import entry, workload
 from webhook.core import build_validator
 from webhook.errors import CatalogError
 from webhook.model import HostInterface
-from webhook.runtime.binding import bind, named_conflicts, route_collisions
+from webhook.runtime.binding import named_conflicts, route_collisions
 from webhook.runtime.catalog import load_catalog, parse_catalog
 from webhook.runtime.http import is_valid_hostname, why_invalid
 from webhook.runtime.multiplex import ResolutionError, choose_backend, resolve_import
@@ -56,7 +56,7 @@ def multi(pid: str, world: dict = KV, **kw) -> dict:
 
 def bound(cat, entries):
     group = cat.host_groups[0]
-    return bind(entries, cat.registered(group), cat.candidates(group))
+    return cat.binder(group).bind(entries)
 
 
 def violations(cat, entries, selector=None, policy=Policy.UPSTREAM):
@@ -387,3 +387,16 @@ def test_the_first_http_handler_needs_a_valid_host_on_a_dynamic_router():
     assert "name(s) 2 of the comma-separated list" in bad[1].message
     assert violations(cat, [dict(http, configFrom=[{"name": "cm"}])]) == ()
     assert violations(catalog(multi("m"), http="dev"), [http]) == ()
+
+
+def test_the_binders_shape_memo_is_bounded_in_count_and_in_key_size():
+    cat = catalog(multi("m"))
+    binder = cat.binder(cat.host_groups[0])
+    long_iface = ("x" * 600,)
+    binder.bind([hi(interfaces=long_iface)])
+    assert binder._shapes == {}  # a key built from 600 request characters is not kept
+    for i in range(binder.MAX_SHAPES + 5):
+        binder.bind([hi(version=f"0.{i}.0")])
+    assert len(binder._shapes) <= binder.MAX_SHAPES
+    # And a memoised shape answers exactly as a fresh binding does.
+    assert [c.plugin.id for c in binder.bind([hi(name="a"), hi()])] == ["m", "m"]

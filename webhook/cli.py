@@ -127,6 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _validator_options(serve)
 
+    catalog = sub.add_parser("catalog", help="show the host catalog, or its JSON Schema")
+    catalog_sub = catalog.add_subparsers(
+        dest="catalog_command", required=True, parser_class=_Parser
+    )
+    show = catalog_sub.add_parser(
+        "show", help="the effective host: plugins in binding order, worlds, backends"
+    )
+    show.add_argument(
+        "--catalog", metavar="FILE", help="host catalog file (default: the embedded standard host)"
+    )
+    show.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (default: text)"
+    )
+    catalog_sub.add_parser("schema", help="the catalog format as JSON Schema, for editors and CI")
+
     certs = sub.add_parser("certs", help="write a CA and a serving certificate for a Service")
     certs.add_argument("--service", required=True)
     certs.add_argument("--namespace", required=True)
@@ -173,6 +188,18 @@ def _run(args: argparse.Namespace) -> int:
         return run_resolve(
             args.paths, load_catalog(args.catalog), args.format, args.probe, args.timeout
         )
+    if args.command == "catalog":
+        from webhook import catalog_view
+
+        if args.catalog_command == "schema":
+            sys.stdout.write(catalog_view.schema())
+            return EXIT_OK
+        shown = load_catalog(args.catalog)
+        if shown is None:
+            raise ConfigError("catalog show needs a catalog; 'none' has nothing to show")
+        render = catalog_view.show_json if args.format == "json" else catalog_view.show_text
+        sys.stdout.write(render(shown))
+        return EXIT_OK
     if args.command == "certs":
         from webhook.certs import write_service_certs
 

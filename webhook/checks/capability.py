@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from webhook.checks.schema import quote
 from webhook.model import HostInterface, Workload
-from webhook.runtime.binding import Claim, NamedConflict, named_conflicts, route_collisions
-from webhook.runtime.catalog import Catalog, HostGroup, Plugin
+from webhook.runtime.binding import Claim, NamedConflict, holdings
+from webhook.runtime.catalog import Catalog, HostGroup, Multiplex, Plugin
 from webhook.runtime.http import ALIASES_KEY, entry_point, is_valid_hostname, why_invalid
 from webhook.runtime.multiplex import (
     BACKEND_KEY,
@@ -83,9 +83,9 @@ class _GroupCheck:
                 out.extend(self._config(claim.entry, claim.plugin))
             elif not claim.host:
                 out.append(self._unavailable(claim))
-        out.extend(self._named_conflict(c) for c in named_conflicts(claims))
-        for collision in route_collisions(claims):
-            out.append(self._collision(collision.plugin, collision.entries))
+        conflicts, collisions = holdings(claims)
+        out.extend(self._named_conflict(c) for c in conflicts)
+        out.extend(self._collision(c.plugin, c.entries) for c in collisions)
         if self.group.http == "dynamic":
             out.extend(self._http([c.entry for c in claims]))
         return out
@@ -181,8 +181,9 @@ class _GroupCheck:
     # Config the plugin reads
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
-        if plugin.multiplex is not None and plugin.routed(entry):
-            return self._backend(entry, plugin)
+        mux = plugin.multiplex
+        if mux is not None and (mux.entries == "all" or entry.name):
+            return self._backend(entry, plugin, mux)
         out = []
         config = entry.config
         if not entry.external_config:
@@ -226,9 +227,10 @@ class _GroupCheck:
             "plugin-config-missing",
         )
 
-    def _backend(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
-        assert plugin.multiplex is not None
-        choice = choose_backend(entry, plugin.multiplex)
+    def _backend(self, entry: HostInterface, plugin: Plugin, mux: Multiplex) -> list[Violation]:
+        choice = choose_backend(entry, mux)
+        if not (choice.unknown or choice.missing):
+            return []
         if choice.unknown:
             replaced = (
                 " (unless configFrom/secretFrom replaces it)" if entry.external_config else ""

@@ -25,13 +25,15 @@ host, which keeps them in a set.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from webhook.model import HostInterface
-from webhook.runtime.catalog import Plugin
 from webhook.runtime.wit import host_served, host_version, package_label
+
+if TYPE_CHECKING:  # plugins come from the catalog, which builds binders from this module
+    from webhook.runtime.catalog import Plugin
 
 
 @dataclass(slots=True)  # built per entry per review: not frozen, for speed
@@ -76,35 +78,69 @@ class RouteCollision:
     entries: tuple[HostInterface, ...]
 
 
-def bind(
-    entries: Sequence[HostInterface],
-    registered: dict[str, Plugin],
-    candidates: dict[tuple[str, str], list[Plugin]],
-) -> list[Claim]:
-    """One claim per entry, in entry order.
+class Binder:
+    """Binds entries as a host with ``registered`` plugins would (rules 1-4).
 
     ``registered``: the host's plugins by id, in id order; ``candidates``: the same
-    plugins by the (namespace, package) they serve (``Catalog.candidates``).
+    plugins by the (namespace, package) they serve. Which plugins serve an entry
+    depends only on its shape (package, version, interfaces), so shapes are memoised
+    across reviews; a shape longer than :attr:`MAX_SHAPE` characters is not (its
+    strings come from the request), and the memo is cleared when full.
     """
-    claims = []
-    # Entries that differ only by name and config are served by the same plugins.
-    servers_of: dict[tuple[str, str, str | None, tuple[str, ...]], list[Plugin]] = {}
-    for entry in entries:
-        if host_served(entry):
-            claims.append(Claim(entry, None, host=True))
-            continue
-        version = host_version(entry.version)
-        shape = (entry.namespace, entry.package, version, entry.interfaces)
-        servers = servers_of.get(shape)
-        if servers is None:
-            candidates_here = candidates.get(entry.package_key, ())
-            servers = servers_of[shape] = [p for p in candidates_here if p.serves(entry, version)]
-        pinned = registered.get(entry.name) if entry.name else None
-        if pinned is not None:
-            claims.append(Claim(entry, pinned if pinned in servers else None, pinned=pinned))
-            continue
-        claims.append(Claim(entry, _first_taker(servers, entry.named)))
-    return claims
+
+    MAX_SHAPES = 1024
+    MAX_SHAPE = 512
+
+    def __init__(
+        self, registered: dict[str, Plugin], candidates: dict[tuple[str, str], list[Plugin]]
+    ) -> None:
+        self.registered = registered
+        self.candidates = candidates
+        self._shapes: dict[tuple[str, str, str | None, tuple[str, ...]], _Shape] = {}
+
+    def bind(self, entries: Sequence[HostInterface]) -> list[Claim]:
+        """One claim per entry, in entry order."""
+        claims = []
+        registered, shapes = self.registered, self._shapes
+        for entry in entries:
+            if host_served(entry):
+                claims.append(Claim(entry, None, host=True))
+                continue
+            version = host_version(entry.version)
+            key = (entry.namespace, entry.package, version, entry.interfaces)
+            shape = shapes.get(key)
+            if shape is None:
+                shape = self._shape(entry, version, key)
+            pinned = registered.get(entry.name) if entry.name else None
+            if pinned is not None:
+                served = pinned if pinned in shape.servers else None
+                claims.append(Claim(entry, served, pinned=pinned))
+            else:
+                claims.append(Claim(entry, shape.named if entry.name else shape.unnamed))
+        return claims
+
+    def _shape(
+        self,
+        entry: HostInterface,
+        version: str | None,
+        key: tuple[str, str, str | None, tuple[str, ...]],
+    ) -> _Shape:
+        candidates = self.candidates.get(entry.package_key, ())
+        servers = [p for p in candidates if p.serves(entry, version)]
+        shape = _Shape(servers, _first_taker(servers, True), _first_taker(servers, False))
+        size = len(key[0]) + len(key[1]) + len(key[2] or "") + sum(map(len, key[3]))
+        if size <= self.MAX_SHAPE:
+            if len(self._shapes) >= self.MAX_SHAPES:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        return shape
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    servers: list[Plugin]
+    named: Plugin | None
+    unnamed: Plugin | None
 
 
 def _first_taker(servers: list[Plugin], named: bool) -> Plugin | None:
@@ -130,46 +166,51 @@ def _host_identity(entry: HostInterface) -> tuple[object, ...]:
     )
 
 
-def _held(claims: Sequence[Claim], named_plugins: bool) -> list[tuple[Plugin, list[HostInterface]]]:
-    """Entries held by each plugin with (or without) named-instance support, per package;
-    entries the host sees as one interface count once."""
-    held: dict[tuple[str, tuple[str, str]], tuple[Plugin, list[HostInterface]]] = {}
-    seen: set[tuple[object, ...]] = set()
+def holdings(claims: Sequence[Claim]) -> tuple[list[NamedConflict], list[RouteCollision]]:
+    """Rule 5's conflicts, and the route collisions of named-instance plugins.
+
+    A plugin without named-instance support fails with more than one named entry of a
+    package. A plugin with it keys its routing registry by name alone (plugin/multiplex.rs,
+    ``build_registry_with``), filled from a set: two entries under one name (``""`` when
+    unnamed) mean one backend silently replaces the other, and which one is not defined.
+    Entries the host sees as one interface count once.
+    """
+    groups: dict[tuple[str, str, str, str], tuple[Plugin, list[HostInterface]]] = {}
     for claim in claims:
-        plugin = claim.plugin
-        if plugin is None or plugin.named_instances is not named_plugins:
+        plugin, entry = claim.plugin, claim.entry
+        if plugin is None:
             continue
-        identity = (plugin.id, _host_identity(claim.entry))
-        if identity in seen:
+        if plugin.named_instances:
+            key = (plugin.id, entry.namespace, entry.package, entry.name or "")
+        elif entry.named:
+            key = (plugin.id, entry.namespace, entry.package, "")
+        else:
             continue
-        seen.add(identity)
-        held.setdefault((plugin.id, claim.entry.package_key), (plugin, []))[1].append(claim.entry)
-    return list(held.values())
+        held = groups.get(key)
+        if held is None:
+            groups[key] = (plugin, [entry])
+        else:
+            held[1].append(entry)
+    conflicts: list[NamedConflict] = []
+    collisions: list[RouteCollision] = []
+    for plugin, entries in groups.values():
+        if len(entries) < 2:  # the common case: nothing to compare
+            continue
+        distinct = list({_host_identity(e): e for e in reversed(entries)}.values())[::-1]
+        if len(distinct) < 2:
+            continue
+        if plugin.named_instances:
+            collisions.append(RouteCollision(plugin, tuple(distinct)))
+        else:
+            conflicts.append(NamedConflict(plugin, tuple(distinct)))
+    return conflicts, collisions
 
 
 def named_conflicts(claims: Sequence[Claim]) -> list[NamedConflict]:
     """Rule 5: plugins without named-instance support holding several named entries."""
-    out = []
-    for plugin, entries in _held(claims, named_plugins=False):
-        named = tuple(e for e in entries if e.named)
-        if len(named) > 1:
-            out.append(NamedConflict(plugin, named))
-    return out
+    return holdings(claims)[0]
 
 
 def route_collisions(claims: Sequence[Claim]) -> list[RouteCollision]:
-    """Entries a named-instance plugin would key by the same name (``""`` if unnamed).
-
-    Its routing registry is a map from name to backend (plugin/multiplex.rs,
-    ``build_registry_with``), filled from a set: with two entries under one name, one
-    backend silently replaces the other, and which one is not defined.
-    """
-    out: list[RouteCollision] = []
-    for plugin, entries in _held(claims, named_plugins=True):
-        by_name: dict[str, list[HostInterface]] = defaultdict(list)
-        for entry in entries:
-            by_name[entry.name or ""].append(entry)
-        out.extend(
-            RouteCollision(plugin, tuple(same)) for same in by_name.values() if len(same) > 1
-        )
-    return out
+    """Entries a named-instance plugin would key by the same name (see :func:`holdings`)."""
+    return holdings(claims)[1]

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from webhook.errors import CatalogError, InputError
 from webhook.manifests import load_config_yaml
 from webhook.model import HostInterface
+from webhook.runtime.binding import Binder
 from webhook.runtime.wit import at_least, parse_semver, versions_compatible
 
 DEFAULT_CATALOG = "embedded default"
@@ -36,7 +37,9 @@ ANY_KEY = "*"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 def _semver_or_none(value: str | None) -> str | None:
@@ -129,11 +132,8 @@ class Multiplex(_Strict):
             )
         return self
 
-    def backend(self, name: str) -> Backend | None:
-        return self._by_name.get(name)
-
     @cached_property
-    def _by_name(self) -> dict[str, Backend]:
+    def by_name(self) -> dict[str, Backend]:
         return {b.name: b for b in self.backends}
 
     def routes(self, entry: HostInterface) -> bool:
@@ -275,9 +275,9 @@ class Catalog(_Strict):
         """The group's plugins by id, in id order (the order a host tries them in)."""
         return self._registered[group.name]
 
-    def candidates(self, group: HostGroup) -> dict[tuple[str, str], list[Plugin]]:
-        """The group's plugins by the (namespace, package) they serve, id order kept."""
-        return self._candidates[group.name]
+    def binder(self, group: HostGroup) -> Binder:
+        """Binds entries as a host of ``group`` does (webhook/runtime/binding.py)."""
+        return self._binders[group.name]
 
     @cached_property
     def _by_id(self) -> dict[str, Plugin]:
@@ -291,8 +291,11 @@ class Catalog(_Strict):
         }
 
     @cached_property
-    def _candidates(self) -> dict[str, dict[tuple[str, str], list[Plugin]]]:
-        return {name: index_by_package(list(ps.values())) for name, ps in self._registered.items()}
+    def _binders(self) -> dict[str, Binder]:
+        return {
+            name: Binder(plugins, index_by_package(list(plugins.values())))
+            for name, plugins in self._registered.items()
+        }
 
 
 def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:

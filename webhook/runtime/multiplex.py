@@ -37,13 +37,12 @@ class BackendChoice:
 
 def choose_backend(entry: HostInterface, multiplex: Multiplex) -> BackendChoice:
     """The backend ``entry`` routes to (``Multiplexer::instantiate``)."""
-    wanted = entry.config.get(BACKEND_KEY)
-    backend = multiplex.backend(wanted if wanted is not None else multiplex.default_backend)
+    config = entry.config
+    wanted = config.get(BACKEND_KEY)
+    backend = multiplex.by_name.get(multiplex.default_backend if wanted is None else wanted)
     if backend is None:
         return BackendChoice(None, unknown=True)
-    config = entry.config
-    missing = tuple([k for k in backend.required if not config.get(k)])
-    return BackendChoice(backend, missing=missing)
+    return BackendChoice(backend, missing=tuple([k for k in backend.required if not config.get(k)]))
 
 
 def unknown_backend_message(entry: HostInterface, plugin: Plugin) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from webhook.model import HostInterface
-from webhook.runtime.binding import Claim, bind
+from webhook.runtime.binding import Claim
 from webhook.runtime.catalog import Catalog, HostGroup
 from webhook.runtime.http import ALIASES_KEY, HOST_KEY
 from webhook.runtime.multiplex import choose_backend, route_key
@@ -34,7 +34,7 @@ class Route:
 
 def bind_group(entries: list[HostInterface], catalog: Catalog, group: HostGroup) -> list[Claim]:
     """The claims a host of ``group`` makes for ``entries``."""
-    return bind(entries, catalog.registered(group), catalog.candidates(group))
+    return catalog.binder(group).bind(entries)
 
 
 def routes_for(claims: list[Claim]) -> list[Route]:
