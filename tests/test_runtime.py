@@ -172,8 +172,8 @@ def test_the_embedded_catalog_loads_and_records_its_upstream_commit():
         ),
         (
             "hostGroups: [{name: g, plugins: []}]\nplugins: []\nx: 2024-13-45\n",
-            "line 1",
-            "cannot read this YAML as plain data",
+            "line 3",
+            "a timestamp value is not plain data here",
         ),
     ],
 )

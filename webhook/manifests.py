@@ -135,11 +135,35 @@ def compose_config(text: str, source: str) -> list[yaml.Node]:
     return nodes
 
 
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge")
+)
+
+
 def construct_config(node: yaml.Node, source: str) -> Any:
     """Build a composed config document; anything it cannot build as plain data
-    (complex keys, ``!!binary``, bad merge keys, impossible dates, huge integers) is an
-    :class:`InputError` with the document's line, never another exception."""
+    (complex keys, ``!!binary``, dates, bad merge keys, huge integers) is an
+    :class:`InputError` with a line, never another exception."""
     line = node.start_mark.line + 1
+    stack = [node]
+    while stack:  # tags first: they point at the exact line
+        current = stack.pop()
+        if current.tag not in _PLAIN_TAGS:
+            kind = current.tag.rsplit(":", 1)[-1][:40]
+            raise InputError(
+                source,
+                current.start_mark.line + 1,
+                f"a {kind} value is not plain data here (quote it if it is text)",
+            )
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    raise InputError(
+                        source, key.start_mark.line + 1, "a mapping key must be a plain scalar"
+                    )
+                stack.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
     try:
         data = _Loader("").construct_document(node)
     except yaml.MarkedYAMLError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 VARIABLES = ("self", "variables")
@@ -115,8 +116,46 @@ def _strip_status(text: str) -> str:
     return text.strip()
 
 
+class BudgetExceeded(BaseException):  # not an Exception: celpy bottles those up
+    """Raised inside cel-python's evaluator when an evaluation runs out of iterations."""
+
+
+ITERATIONS = 10_000
+"""cel-python's runtime cap, the default engine's own: an evaluation fails at its
+10,000th comprehension iteration (each evaluation of a macro body counts one). A rule
+that passed the load-time bound (webhook/cel/cost.py) never gets there."""
+
+
+def _budget_runner(celpy: Any) -> type:
+    """An interpreted runner whose macro bodies draw on one iteration budget."""
+    from celpy.evaluation import Evaluator
+
+    class BudgetEvaluator(Evaluator):
+        left: list[int]  # shared by an evaluation and the evaluators of its macro bodies
+
+        def sub_evaluator(self, ast: Any) -> Any:
+            nested = _Body(ast, activation=self.activation)
+            nested.left = self.left
+            return nested
+
+    class _Body(BudgetEvaluator):
+        def evaluate(self, context: Any = None) -> Any:
+            self.left[0] -= 1
+            if self.left[0] <= 0:
+                raise BudgetExceeded
+            return super().evaluate(context)
+
+    class BudgetRunner(celpy.InterpretedRunner):  # type: ignore[misc]
+        def evaluate(self, context: Any) -> Any:
+            evaluator = BudgetEvaluator(ast=self.ast, activation=self.new_activation())
+            evaluator.left = [ITERATIONS]
+            return evaluator.evaluate(context)
+
+    return BudgetRunner
+
+
 class CelpyEngine:
-    """cel-python: a pure-Python interpreter."""
+    """cel-python: a pure-Python interpreter, with a runtime budget of its own."""
 
     name = "celpy"
 
@@ -124,12 +163,14 @@ class CelpyEngine:
         import celpy
 
         self._celpy = celpy
-        self._env = celpy.Environment()
+        self._env = celpy.Environment(runner_class=_budget_runner(celpy))
 
     def compile(self, expression: str) -> Program:
         try:
             ast = self._env.compile(expression)
             return self._env.program(ast)
+        except RecursionError:
+            raise CelCompileError("nested too deeply") from None
         except Exception as exc:  # celpy raises its own parser errors and lark errors
             raise CelCompileError(str(exc)) from None
 
@@ -146,6 +187,8 @@ class _CelpyBound:
         activation = {"self": self._self, "variables": self._celpy.json_to_cel(dict(variables))}
         try:
             value = program.evaluate(activation)  # type: ignore[attr-defined]
+        except BudgetExceeded:
+            raise CelEvalError("evaluation budget exceeded") from None
         except Exception as exc:  # celpy raises CELEvalError and Python errors alike
             raise CelEvalError(str(exc)) from None
         if isinstance(value, self._celpy.CELEvalError):
@@ -183,3 +226,38 @@ def make_engine(name: str = DEFAULT_ENGINE) -> Engine:
             f"unknown CEL engine {name!r}; choose one of {', '.join(ENGINES)}"
         ) from None
     return factory()
+
+
+@cache
+def _checker() -> Any:
+    from cel_expr_python import cel
+
+    return cel.NewEnv(variables={"self": cel.Type.List(cel.Type.DYN), "variables": cel.Type.DYN})
+
+
+def result_type(expression: str) -> str:
+    """The checked result type of an expression, lower case (``bool``, ``list(bool)``,
+    ``dyn``...). Type-checked by the CEL C++ checker whatever the engine, so both
+    engines accept the same rules."""
+    try:
+        checked = _checker().compile(expression)
+    except RuntimeError as exc:
+        raise CelCompileError(_strip_status(str(exc))) from None
+    return str(checked.return_type().name()).lower().replace("<", "(").replace(">", ")")
+
+
+@cache
+def _parser() -> Any:
+    from celpy.celparser import CELParser
+
+    return CELParser()
+
+
+def parse_tree(expression: str) -> Any:
+    """The expression's parse tree (cel-python's grammar), for the cost bound."""
+    try:
+        return _parser().parse(expression)
+    except RecursionError:
+        raise
+    except Exception as exc:  # lark and celpy parser errors
+        raise CelCompileError(str(exc)) from None

@@ -46,8 +46,18 @@ from typing import Any
 
 import yaml
 
-from webhook.cel.engines import Bound, CelCompileError, CelEvalError, Engine, Program
-from webhook.errors import RuleLoadError
+from webhook.cel.cost import CostError, Estimator
+from webhook.cel.engines import (
+    Bound,
+    CelCompileError,
+    CelEvalError,
+    Engine,
+    Program,
+    parse_tree,
+    result_type,
+)
+from webhook.errors import InputError, RuleLoadError
+from webhook.manifests import compose_config, construct_config
 from webhook.model import HostInterface, Workload
 from webhook.runtime.wit import display
 from webhook.violations import Action, Policy, Reason, Violation, entry_label
@@ -61,6 +71,27 @@ _FIELDS = {
 SHAREABLE_FIELDS = ("namespace", "package", "name", "version")
 """Entry fields ``onlyIfShared`` may list: the scalar identity of an entry."""
 _REQUIRED = ("id", "expression", "message", "reason")
+MAX_EXPRESSION = 10_000
+"""Characters of one expression; real rules are a few hundred."""
+
+
+def _acceptable(produced: str, wants: str) -> bool:
+    """Whether a checked result type can be what a rule field needs (``dyn``: decided
+    when it runs)."""
+    if wants == "any" or produced == "dyn":
+        return True
+    if wants == "list":
+        return produced == "bool"
+    if wants == "entry":
+        return produced in ("list(bool)", "list(dyn)")
+    return produced.startswith("list(")
+
+
+_DESCRIBED = {
+    "list": "a bool (scope: list)",
+    "entry": "a list of bools, one per entry (scope: entry)",
+    "keys": "a list, one key per entry",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +170,17 @@ def load_rules(paths: Iterable[Path], engine: Engine) -> list[Rule]:
 
 
 def load_rule_text(text: str, source: str, engine: Engine) -> list[Rule]:
-    """Rules from one YAML text (one rule per document)."""
+    """Rules from one YAML text (one rule per document).
+
+    Read strictly, like manifests: duplicate keys, alias bombs, deep nesting and
+    anything that is not plain data stop the load with file and line.
+    """
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else 0
-        raise RuleLoadError(source, line, f"invalid YAML: {exc.problem}") from None
+        nodes = compose_config(text, source)
+    except InputError as exc:
+        raise RuleLoadError(source, exc.line, exc.message) from None
     rules = []
     for node in nodes:
-        if node is None:
-            continue
         if not isinstance(node, yaml.MappingNode):
             raise RuleLoadError(source, node.start_mark.line + 1, "a rule must be a mapping")
         rules.append(_build_rule(node, source, engine))
@@ -158,7 +189,10 @@ def load_rule_text(text: str, source: str, engine: Engine) -> list[Rule]:
 
 def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
     line = node.start_mark.line + 1
-    data = yaml.SafeLoader("").construct_document(node)
+    try:
+        data = construct_config(node, source)
+    except InputError as exc:
+        raise RuleLoadError(source, exc.line, exc.message) from None
     lines = {
         k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)
     }
@@ -168,7 +202,10 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
 
     for key in data:
         if key not in _FIELDS:
-            raise fail(key, f"unknown rule field {key!r} (known: {', '.join(sorted(_FIELDS))})")
+            shown = repr(key)[:60]
+            raise fail(
+                str(key), f"unknown rule field {shown} (known: {', '.join(sorted(_FIELDS))})"
+            )
     for key in _REQUIRED:
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise fail(key, f"rule field {key!r} is required and must be a non-empty string")
@@ -193,14 +230,40 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
     if "groupBy" in data and scope != "entry":
         raise fail("groupBy", "groupBy needs scope: entry")
 
-    def compile_at(key: str, expression: Any) -> Program:
-        if not isinstance(expression, str):
-            raise fail(key, f"{key} must be a CEL expression string")
+    bounds = Estimator()
+
+    def compile_at(key: str, expression: Any, wants: str, variable: str = "") -> Program:
+        """Compile, type-check (``wants``: bool, list or bools) and bound the cost."""
+        if not isinstance(expression, str) or not expression.strip():
+            raise fail(key.split("[")[0], f"{key} must be a CEL expression string")
+        where = lines.get(key.split("[")[0], line)
+        if len(expression) > MAX_EXPRESSION:
+            raise RuleLoadError(
+                source, where, f"rule {rule_id!r}: {key} is over {MAX_EXPRESSION} characters"
+            )
         try:
-            return engine.compile(expression)
-        except CelCompileError as exc:
-            message = f"rule {rule_id!r}: {key} does not compile: {exc}"
-            raise RuleLoadError(source, lines.get(key, line), message) from None
+            program = engine.compile(expression)
+            produced = result_type(expression)
+            tree = parse_tree(expression)
+        except (CelCompileError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            message = f"rule {rule_id!r}: {key} does not compile: {reason}"
+            raise RuleLoadError(source, where, message) from None
+        if not _acceptable(produced, wants):
+            raise RuleLoadError(
+                source,
+                where,
+                f"rule {rule_id!r}: {key} returns {produced}; it must return {_DESCRIBED[wants]}",
+            )
+        try:
+            if variable:
+                bounds.define(variable, tree)
+            else:
+                bounds.estimate(tree)
+        except CostError as exc:
+            message = f"rule {rule_id!r}: {key} {exc}"
+            raise RuleLoadError(source, where, message) from None
+        return program
 
     shared = data.get("onlyIfShared", [])
     if "onlyIfShared" in data:
@@ -217,7 +280,11 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
     for i, var in enumerate(raw_vars):
         if not isinstance(var, dict) or not isinstance(var.get("name"), str):
             raise fail("variables", f"variables[{i}] needs a name and an expression")
-        variables.append((var["name"], compile_at(f"variables[{i}]", var.get("expression"))))
+        name = var["name"]
+        if not RULE_ID.match(name.replace("_", "-")) or name != name.strip():
+            raise fail("variables", f"variables[{i}] name must be a CEL identifier")
+        program = compile_at(f"variables[{i}]", var.get("expression"), "any", variable=name)
+        variables.append((name, program))
     return Rule(
         id=rule_id,
         description=str(data.get("description") or data["message"]).strip(),
@@ -227,9 +294,9 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
         scope=scope,
         message=data["message"].strip(),
         field_path=str(data.get("fieldPath", "")),
-        expression=compile_at("expression", data["expression"]),
+        expression=compile_at("expression", data["expression"], scope),
         variables=tuple(variables),
-        group_by=compile_at("groupBy", data["groupBy"]) if "groupBy" in data else None,
+        group_by=compile_at("groupBy", data["groupBy"], "keys") if "groupBy" in data else None,
         source=source,
         line=line,
         only_if_shared=tuple(shared),
@@ -250,10 +317,28 @@ def evaluate(
             Violation(
                 workload.list_path,
                 Reason.INVALID,
-                f"rule {rule.id!r} could not be evaluated on this object: {exc}",
+                f"rule {rule.id!r} could not be evaluated on this object: {_failure(exc)}",
                 "rule-error",
             )
         ]
+
+
+_FAILURES = (
+    ("budget exceeded", "it ran out of its evaluation budget"),
+    ("no such key", "it reads a field or key the object does not have"),
+    ("no_such_field", "it reads a field or key the object does not have"),
+    ("no such attribute", "it reads a field or key the object does not have"),
+    ("overload", "a value has a type the rule does not handle"),
+    ("must return", "it returned a value of the wrong type"),
+    ("one bool per entry", "it returned a value of the wrong type"),
+)
+
+
+def _failure(exc: CelEvalError) -> str:
+    """Why evaluation failed, in words of ours: the engine's text may quote the object's
+    values (a config value in a failed comparison), which no message may carry."""
+    text = str(exc).lower()
+    return next((why for key, why in _FAILURES if key in text), "it failed on this object")
 
 
 def _evaluate(
