@@ -9,8 +9,9 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 
+from webhook.connections import Limits, https_server, serve
 from webhook.server import APP_SETTINGS
-from webhook.serving import https_server, tls_context
+from webhook.serving import tls_context
 
 app = FastAPI(**APP_SETTINGS)
 
@@ -25,4 +26,5 @@ async def validate(request: Request) -> Response:
 
 if __name__ == "__main__":
     port, cert_dir = int(sys.argv[1]), Path(sys.argv[2])
-    https_server(app, "127.0.0.1", port, tls_context(cert_dir, None)).run()
+    limits = Limits()
+    serve(https_server(app, "127.0.0.1", port, tls_context(cert_dir, None), limits), limits)

@@ -100,3 +100,94 @@ def test_a_broken_rule_at_start_up_stops_the_server_with_file_and_line(tmp_path)
     )
     assert proc.returncode == 2
     assert f"{rules / 'bad.yaml'}:5:" in proc.stderr
+
+
+BROKEN_RULES = {
+    "complex key": "? [a, b]\n: 1\n",
+    "binary value": RULE.replace("message:", "description: !!binary aGVsbG8=\nmessage:"),
+    "bad merge key": "<<: 5\n" + RULE,
+    "duplicate key": RULE + "id: again\n",
+}
+BROKEN_CATALOGS = {
+    "invalid date": PLAIN.read_text() + "when: 2024-13-45\n",
+    "5,000-digit integer": PLAIN.read_text() + "n: " + "9" * 5000 + "\n",
+}
+
+
+def test_no_broken_file_ends_the_watcher_and_certificates_rotate_meanwhile(tmp_path):
+    from test_server import _served_serial
+
+    from webhook.certs import write_certs
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "pin.yaml").write_text(RULE)
+    catalog = tmp_path / "catalog.yaml"
+    shutil.copy(PLAIN, catalog)
+    server = Server(tmp_path / "certs", "--rules", str(rules), "--catalog", str(catalog))
+    ca = server.cert_dir / "ca.crt"
+    try:
+        with server.client() as c:
+            for name, text in [*BROKEN_RULES.items(), *BROKEN_CATALOGS.items()]:
+                target = rules / "pin.yaml" if name in BROKEN_RULES else catalog
+                target.write_text(text)
+                assert wait_until(lambda: "problems" in c.get("/readyz").json()), name
+                assert allowed(c, workload([entry(name="a")])) is False, name  # last good rules
+                # The certificate still rotates while the config is broken.
+                before = _served_serial(server.port, ca)
+                write_certs(server.cert_dir, ["localhost", "127.0.0.1"])
+                assert wait_until(lambda b=before: _served_serial(server.port, ca) != b), name
+                # A fix loads: the watcher is alive.
+                (rules / "pin.yaml").write_text(RULE)
+                shutil.copy(PLAIN, catalog)
+                assert wait_until(lambda: "problems" not in c.get("/readyz").json()), name
+    finally:
+        server.stop()
+    log = server.log_text()
+    assert log.count("config reload failed, serving the last good config") >= len(BROKEN_RULES)
+    assert "Traceback" not in log
+
+
+def test_the_watcher_survives_any_exception_and_keeps_rotating_certificates(tmp_path):
+    """An unexpected error from a rebuild (a bug, a library's own exception) is logged and
+    shown on /readyz; the next pass still loads certificates and a fixed config."""
+    import asyncio
+
+    from webhook.certs import write_certs
+    from webhook.core import build_validator
+    from webhook.server import ServerState
+    from webhook.serving import tls_context, watch
+
+    cert_dir, config = tmp_path / "certs", tmp_path / "rules.yaml"
+    write_certs(cert_dir, ["localhost"])
+    config.write_text("one")
+    state = ServerState(build_validator())
+    ctx = tls_context(cert_dir, None)
+    outcomes = iter([RuntimeError("a library bug"), MemoryError(), build_validator()])
+
+    def rebuild():
+        outcome = next(outcomes)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def scenario() -> list[dict[str, str]]:
+        task = asyncio.create_task(watch(state, ctx, cert_dir, [config], rebuild, interval=0.05))
+        await asyncio.sleep(0.1)  # the watcher takes its first signatures
+        seen = []
+        for text in ("two", "three", "four"):
+            config.write_text(text)
+            write_certs(cert_dir, ["localhost"])
+            await asyncio.sleep(0.3)
+            seen.append(dict(state.problems))
+        assert not task.done(), "the watcher ended"
+        task.cancel()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen[0] == {"config": "unexpected RuntimeError"}
+    assert seen[1] == {"config": "unexpected MemoryError"}
+    assert seen[2] == {}
+    reloads = state.metrics.reloads
+    assert reloads.labels("certificates", "ok")._value.get() == 3
+    assert reloads.labels("config", "error")._value.get() == 2

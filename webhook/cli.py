@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from webhook import __version__
 from webhook.cel.engines import DEFAULT_ENGINE, ENGINES
@@ -34,6 +35,29 @@ def _rule_action(text: str) -> tuple[str, str]:
     if not sep or action not in (*(a.value for a in Action), "off"):
         raise argparse.ArgumentTypeError(f"expected RULE=deny|warn|audit|off, got {text!r}")
     return rule, action
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 1 and 65535")
+    return port
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+
+    return parse
 
 
 def _validator_options(p: argparse.ArgumentParser, catalog: bool = True) -> None:
@@ -103,21 +127,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the HTTPS admission webhook")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a webhook serves the cluster
-    serve.add_argument("--port", type=int, default=8443)
+    serve.add_argument("--port", type=_port, default=8443, help="TCP port (default: 8443)")
     serve.add_argument("--cert-dir", type=Path, default=Path("certs"))
     serve.add_argument("--client-ca", type=Path, help="require client certs signed by this CA")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_positive(int),
         default=3 * 1024 * 1024,
         help="refuse larger requests with 413 (default: 3 MiB)",
     )
     serve.add_argument(
+        "--max-header-bytes",
+        type=_positive(int),
+        default=1024 * 1024,
+        help="refuse requests whose URL and headers are larger with 431 (default: 1 MiB)",
+    )
+    serve.add_argument(
         "--request-timeout",
-        type=float,
+        type=_positive(float),
         default=10.0,
-        help="seconds a client has to send a whole request (default: 10)",
+        help="seconds a client has for a TLS handshake, and for a whole request (default: 10)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=1000,
+        help="open connections; past it the idlest is closed, never the newest (default: 1000)",
+    )
+    serve.add_argument(
+        "--max-in-flight",
+        type=_positive(int),
+        default=200,
+        help="requests being answered at once; past it 503 (default: 200)",
     )
     serve.add_argument(
         "--no-ratcheting",

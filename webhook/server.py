@@ -29,13 +29,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webhook.admission import Decision, review
 from webhook.core import Validator
-from webhook.manifests import loads_strict
+from webhook.manifests import SPEC_PATHS, loads_strict
 from webhook.metrics import Metrics
 from webhook.report.safe import clipped, printable
 from webhook.reviews import AdmissionReview
 
 log = logging.getLogger("bindcheck.decisions")
 VALIDATE_PATH = "/validate"
+KIND_LABELS = {k: k for k in SPEC_PATHS}
+"""The ``kind`` label's values: the three kinds, else ``other``."""
 APP_SETTINGS: dict[str, Any] = {
     "title": "bindcheck",
     "docs_url": None,
@@ -98,8 +100,16 @@ class ServerState:
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        self.status, self.reason, self.message = status, reason, message
+    """A request we cannot answer with a review: a 4xx with a JSON error."""
+
+    def __init__(self, status: int, reason: str, message: str, uid: str | None = None) -> None:
+        self.status, self.reason, self.message, self.uid = status, reason, message, uid
+
+    def payload(self) -> bytes:
+        body = {"error": self.reason, "message": self.message}
+        if self.uid is not None:  # so a caller can match the answer to its request
+            body["uid"] = self.uid
+        return json.dumps(body).encode()
 
 
 def _parse(body: bytes) -> AdmissionReview:
@@ -114,8 +124,17 @@ def _parse(body: bytes) -> AdmissionReview:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "body"
-        message = f"not an AdmissionReview: {where}: {err['msg']}"
-        raise BadRequest(400, "not_admission_review", printable(message)[:300]) from None
+        message = printable(clipped(f"not an AdmissionReview: {where}: {err['msg']}", 300))
+        raise BadRequest(400, "not_admission_review", message, _readable_uid(data)) from None
+
+
+def _readable_uid(data: Any) -> str | None:
+    """``request.uid`` of a body that is not a valid review, when it is a sane string."""
+    request = data.get("request") if isinstance(data, dict) else None
+    uid = request.get("uid") if isinstance(request, dict) else None
+    if isinstance(uid, str) and 0 < len(uid) <= 256:
+        return printable(uid)
+    return None
 
 
 class ValidateEndpoint:
@@ -139,7 +158,7 @@ class ValidateEndpoint:
         except BadRequest as exc:
             self.state.metrics.bad_requests.labels(exc.reason).inc()
             status = exc.status
-            payload = json.dumps({"error": exc.reason, "message": exc.message}).encode()
+            payload = exc.payload()
         except Exception as exc:  # pragma: no cover - a bug; never a traceback to the caller
             logging.getLogger("bindcheck").error("internal error: %s", type(exc).__name__)
             self.state.metrics.bad_requests.labels("internal").inc()
@@ -191,7 +210,8 @@ class ValidateEndpoint:
         """Metrics and the decision log line: rule ids and names only, never config values."""
         metrics = self.state.metrics
         req, outcome = body.request, decision.outcome
-        kind = outcome.kind if outcome else (req.kind.kind or "other")
+        # Label values come from a fixed set: a direct caller chooses request.kind freely.
+        kind = outcome.kind if outcome else KIND_LABELS.get(req.kind.kind, "other")
         verdict = "allowed" if decision.allowed else "denied"
         metrics.requests.labels(kind, req.operation, verdict).inc()
         metrics.latency.observe(elapsed)

@@ -21,12 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
 from webhook.certs import ensure_local_certs, not_after
+from webhook.connections import Limits, https_server, loop_factory, raise_open_file_limit
 from webhook.core import Validator
-from webhook.errors import BindcheckError
+from webhook.errors import BindcheckError, ConfigError
 from webhook.server import ServerState, create_app, json_log_line
 
 POLL_SECONDS = 2.0
@@ -47,79 +45,30 @@ def setup_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+"""TLS 1.2 suites offered: AEAD with forward secrecy only (TLS 1.3's are all AEAD)."""
+
+
 def tls_context(cert_dir: Path, client_ca: Path | None) -> ssl.SSLContext:
+    """The server's TLS context; a pair or CA that does not load is a :class:`ConfigError`."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_dir / "tls.crt", cert_dir / "tls.key")
+    ctx.set_ciphers(TLS12_CIPHERS)
+    try:
+        ctx.load_cert_chain(cert_dir / "tls.crt", cert_dir / "tls.key")
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"cannot load tls.crt and tls.key from {cert_dir}: {_why(exc)}") from None
     if client_ca is not None:
         ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(client_ca)
+        try:
+            ctx.load_verify_locations(client_ca)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise ConfigError(f"cannot load --client-ca {client_ca}: {_why(exc)}") from None
     return ctx
 
 
-class DeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline per request.
-
-    uvicorn times out idle keep-alive connections but not a client that trickles
-    a request in (slowloris): such a connection would hold its slot forever.
-    Here a request must arrive whole within :attr:`timeout` seconds of its first
-    byte (or of the connection opening), or the connection is closed.
-    """
-
-    timeout = 10.0
-    _deadline: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self._arm()
-
-    def data_received(self, data: bytes) -> None:
-        if self._deadline is None:
-            self._arm()
-        super().data_received(data)
-
-    def on_message_complete(self) -> None:
-        self._disarm()
-        super().on_message_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        self._deadline = self.loop.call_later(self.timeout, self._expire)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expire(self) -> None:
-        self._deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
-
-
-def https_server(
-    app: Any, host: str, port: int, ctx: ssl.SSLContext, request_timeout: float = 10.0
-) -> uvicorn.Server:
-    """A uvicorn server on ``ctx``: the one way bindcheck (and its benchmark baseline) serves."""
-    protocol = type("DeadlineProtocol", (DeadlineProtocol,), {"timeout": request_timeout})
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=30,
-        timeout_graceful_shutdown=25,
-        limit_concurrency=1000,
-        http=protocol,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
-    config.load()
-    config.ssl = ctx  # our own context, so rotation can update it in place
-    return uvicorn.Server(config)
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
 
 
 def _signature(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
@@ -143,40 +92,67 @@ async def watch(
     rebuild: Callable[[], Validator],
     interval: float = POLL_SECONDS,
 ) -> None:
-    """Poll files; reload what changed. Runs on the server's event loop."""
+    """Poll files; reload what changed. Runs on the server's event loop, forever.
+
+    Certificates and config are separate passes: whatever a rule file or catalog does,
+    rotated certificates are still served. A pass never ends the watcher: any failure
+    is logged, counted and shown on /readyz, and the last good config keeps serving.
+    Config is rebuilt in a worker thread, so a big file never stalls reviews.
+    """
     log = logging.getLogger("bindcheck")
     cert_files = [cert_dir / "tls.crt", cert_dir / "tls.key"]
     cert_sig, config_sig = _signature(cert_files), _signature(config_paths)
     while True:
         await asyncio.sleep(interval)
-        sig = _signature(cert_files)
-        if sig != cert_sig:
-            try:
-                scratch = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                crt, key = (str(p) for p in cert_files)
-                scratch.load_cert_chain(crt, key)  # refuses a mismatched pair
-                ctx.load_cert_chain(crt, key)
-                cert_sig = sig
-                state.problems.pop("certificates", None)
-                state.metrics.cert_expiry.set(not_after(cert_files[0]))
-                state.metrics.reloads.labels("certificates", "ok").inc()
-                log.info("reloaded serving certificate")
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                # Mid-rotation (new cert, old key) is normal: retry next poll.
-                state.problems["certificates"] = f"cannot load new pair: {type(exc).__name__}"
-                state.metrics.reloads.labels("certificates", "error").inc()
-        sig = _signature(config_paths)
-        if config_paths and sig != config_sig:
-            config_sig = sig
-            try:
-                state.validator = rebuild()
+        try:
+            cert_sig = _reload_certificates(state, ctx, cert_files, cert_sig)
+        except Exception as exc:  # never let a pass end the watcher
+            _report(state, "certificates", exc)
+        try:
+            sig = _signature(config_paths)
+            if config_paths and sig != config_sig:
+                config_sig = sig
+                state.validator = await asyncio.to_thread(rebuild)
                 state.problems.pop("config", None)
                 state.metrics.reloads.labels("config", "ok").inc()
                 log.info("reloaded catalog and rules")
-            except BindcheckError as exc:
-                state.problems["config"] = str(exc)
-                state.metrics.reloads.labels("config", "error").inc()
-                log.error("config reload failed, serving the last good config: %s", exc)
+        except Exception as exc:
+            _report(state, "config", exc)
+
+
+def _reload_certificates(
+    state: ServerState, ctx: ssl.SSLContext, cert_files: list[Path], seen: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """Load a changed pair into the live context; the signature now served."""
+    sig = _signature(cert_files)
+    if sig == seen:
+        return seen
+    scratch = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    crt, key = (str(p) for p in cert_files)
+    try:
+        scratch.load_cert_chain(crt, key)  # refuses a mismatched pair
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        # Mid-rotation (new cert, old key) is normal: retry next poll.
+        state.problems["certificates"] = f"cannot load new pair: {type(exc).__name__}"
+        state.metrics.reloads.labels("certificates", "error").inc()
+        return seen
+    ctx.load_cert_chain(crt, key)
+    state.problems.pop("certificates", None)
+    state.metrics.cert_expiry.set(not_after(cert_files[0]))
+    state.metrics.reloads.labels("certificates", "ok").inc()
+    logging.getLogger("bindcheck").info("reloaded serving certificate")
+    return sig
+
+
+def _report(state: ServerState, what: str, exc: BaseException) -> None:
+    """A failed reload pass: logged, counted, on /readyz; bindcheck's own errors carry a
+    message fit for users, anything else is named by type."""
+    text = str(exc) if isinstance(exc, BindcheckError) else f"unexpected {type(exc).__name__}"
+    state.problems[what] = text[:500]
+    state.metrics.reloads.labels(what, "error").inc()
+    logging.getLogger("bindcheck").error(
+        "%s reload failed, serving the last good %s: %s", what, what, text[:500]
+    )
 
 
 def run_server(
@@ -186,7 +162,11 @@ def run_server(
     setup_logging(args.log_level)
     log = logging.getLogger("bindcheck")
     cert_dir: Path = args.cert_dir
-    if ensure_local_certs(cert_dir):
+    try:
+        created = ensure_local_certs(cert_dir)
+    except OSError as exc:
+        raise ConfigError(f"cannot use --cert-dir {cert_dir}: {_why(exc)}") from None
+    if created:
         log.info("created a local CA and serving certificate in %s", cert_dir)
         sys.stderr.write(
             f"Created a local CA in {cert_dir}/. Try:\n  curl --cacert {cert_dir}/ca.crt "
@@ -195,7 +175,21 @@ def run_server(
     state = ServerState(validator, ratcheting=args.ratcheting, max_body_bytes=args.max_body_bytes)
     state.metrics.cert_expiry.set(not_after(cert_dir / "tls.crt"))
     ctx = tls_context(cert_dir, args.client_ca)
-    server = https_server(create_app(state), args.host, args.port, ctx, args.request_timeout)
+    limits = Limits(
+        request_timeout=args.request_timeout,
+        handshake_timeout=args.request_timeout,
+        max_header_bytes=args.max_header_bytes,
+        max_connections=args.max_connections,
+        max_in_flight=args.max_in_flight,
+    )
+    files = raise_open_file_limit()
+    if files < limits.max_connections + 64:
+        log.warning(
+            "open-file limit %d is below --max-connections %d; the system may refuse sockets",
+            files,
+            limits.max_connections,
+        )
+    server = https_server(create_app(state), args.host, args.port, ctx, limits)
     config_paths = [*args.rules]
     if args.catalog and args.catalog != "none":
         config_paths.append(Path(args.catalog))
@@ -217,8 +211,8 @@ def run_server(
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
-    # The loop uvicorn would pick (uvloop when installed), as Server.run() does.
-    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+    # uvloop when installed, as uvicorn picks; its servers bound the TLS handshake.
+    with asyncio.Runner(loop_factory=loop_factory(limits.handshake_timeout)) as runner:
         try:
             runner.run(main())
         except SystemExit:  # uvicorn exits this way when it cannot listen
