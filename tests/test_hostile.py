@@ -240,7 +240,7 @@ def test_fuzzed_workloads_get_a_verdict(client, hi, kind):
         ("deep nesting", "[" * 10_000 + "]" * 10_000),
         ("non-UTF-8", b"kind: \xff\xfe\n"),
         ("duplicate keys", "kind: Workload\nkind: Workload\n"),
-        ("huge integer", "n: " + "9" * 10_000 + "\n"),
+        ("not a number JSON can hold", "n: .nan\n"),
         ("tabs", "a:\n\t- b\n"),
         ("binary", bytes(range(256))),
     ],
@@ -286,3 +286,158 @@ def test_a_1_mb_object_name_floods_neither_the_response_nor_the_log(server, clie
     time.sleep(0.2)
     line = next(x for x in server.log_text().splitlines() if '"big-name"' in x)
     assert len(line) < 1024
+
+
+# Hostile objects: what one review may cost and what may come back
+
+
+CONTROL = "\x1b[2J\r\n\x00\x07\u202e"
+CONTROL_CHARS = "\x1b\r\n\x00\x07\u202e"
+
+
+def test_megabyte_values_get_short_answers_and_the_cache_is_bounded_in_bytes():
+    from webhook.core import build_validator
+    from webhook.runtime.catalog import load_catalog
+
+    validator = build_validator(catalog=load_catalog(None))
+    mega = "m" * 1024 * 1024
+    objects = [
+        workload([entry(name="a", config={"backend": mega})]),
+        workload([entry(name="a", interfaces=[mega])]),
+        workload([entry(namespace=mega)]),
+    ]
+    selector = workload([entry(name="a")])
+    selector["spec"]["template"]["spec"]["hostSelector"] = {"hostgroup": mega}
+    objects.append(selector)
+    for obj in objects:
+        outcome = validator.check(obj)
+        assert outcome.violations, obj
+        assert sum(len(v.message) + len(v.field) for v in outcome.violations) < 4096
+    for i in range(300):  # 300 distinct megabyte reviews
+        validator.check(workload([entry(name=f"n{i}", config={"backend": mega + str(i)})]))
+    assert validator.cache.bytes < validator.cache.max_bytes
+    assert validator.cache.bytes < 300 * 4096
+
+
+def test_a_3_mb_body_of_malformed_entries_gets_a_short_answer_quickly(client):
+    entries = [
+        {"namespace": 1, "package": [], "interfaces": "x", "bogus": i} for i in range(40_000)
+    ]
+    started = time.monotonic()
+    r = client.post("/validate", json=review(workload(entries), uid="malformed"))
+    elapsed = time.monotonic() - started
+    assert r.status_code == 200 and r.json()["response"]["allowed"] is False
+    assert len(r.content) < 256 * 1024 and elapsed < 5
+    causes = r.json()["response"]["status"]["details"]["causes"]
+    assert len(causes) <= 101 and causes[-1]["reason"] == "FieldValueTooMany"
+    indexes = {
+        int(c["field"].split("[")[1].split("]")[0])
+        for c in causes
+        if "][" in c["field"] or "]." in c["field"]
+    }
+    assert max(indexes) < 64  # nothing past the 64-entry limit is reported
+
+
+def test_one_entry_with_a_huge_bad_config_is_capped_too():
+    from webhook.core import build_validator
+
+    bad = {f"k{i}": i for i in range(100_000)}
+    outcome = build_validator().check(workload([entry(name="a", config=bad)]))
+    assert 10 <= len(outcome.violations) <= 12
+    assert "99990 more items are invalid" in outcome.violations[-1].message
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": ["Workload"], "spec": {}},
+        workload([entry(name="a", version="1" * 5000 + ".0.0")]),
+    ],
+)
+def test_a_list_kind_or_a_5000_digit_version_is_an_ordinary_verdict(client, tmp_path, obj, capsys):
+    body = review(obj, uid="odd")
+    body["request"]["kind"]["kind"] = "Workload"  # the request's kind is a string; the object's not
+    r = client.post("/validate", json=body)
+    assert r.status_code == 200 and r.json()["response"]["uid"] == "odd"
+    path = tmp_path / "w.yaml"
+    path.write_text(yaml.safe_dump(obj))
+    assert main(["check", str(path)]) in (0, 1)
+    assert "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "field", ["interfaces", "namespace", "package", "version", "backend", "selector"]
+)
+def test_control_characters_never_reach_an_answer_raw(client, field):
+    bad = "x" + CONTROL
+    if field == "interfaces":
+        e = entry(package="nosuch", interfaces=[bad])
+    elif field == "backend":
+        e = entry(name="a", version="0.2.0-draft", config={"backend": bad})
+    elif field == "selector":
+        e = entry(name="a")
+    else:  # an entry no plugin serves: its namespace, package and version are quoted
+        e = entry(**{"package": "nosuch", "name": "a", field: bad})
+    obj = workload([e])
+    if field == "selector":
+        obj["spec"]["template"]["spec"]["hostSelector"] = {"hostgroup": bad}
+    r = client.post("/validate", json=review(obj, uid="ctl"))
+    response = r.json()["response"]
+    decoded = json.dumps(response, ensure_ascii=False)
+    strings = json.loads(decoded)  # the strings as a client decodes them
+    texts: list[str] = []
+    stack = [strings]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            texts.append(value)
+    assert not any(c in t for t in texts for c in CONTROL_CHARS), field
+    assert response["allowed"] is False or response.get("warnings"), field
+
+
+def test_reports_stay_valid_for_control_characters_in_values_and_file_names(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    name = tmp_path / "bad\x1bname .yaml"
+    obj = workload([entry(namespace="n" + CONTROL, name="a"), entry(), entry()])
+    name.write_text(yaml.safe_dump(obj))
+    junit = tmp_path / "r.xml"
+    sarif = tmp_path / "r.sarif"
+    assert main(["check", "--format", "junit", "-o", str(junit), str(name)]) == 1
+    assert main(["check", "--format", "sarif", "-o", str(sarif), str(tmp_path)]) == 1
+    ET.fromstring(junit.read_bytes())  # well-formed XML 1.0
+    assert "\x1b" not in junit.read_text()
+    uri = json.loads(sarif.read_text())["runs"][0]["results"][0]["locations"][0][
+        "physicalLocation"
+    ]["artifactLocation"]["uri"]
+    assert "\x1b" not in uri and " " not in uri and "%1B" in uri
+
+
+def test_a_lone_surrogate_is_a_schema_violation_not_a_rule_error(client):
+    body = json.dumps(review(workload([entry(name="a"), entry(name="b", version="X")]))).replace(
+        '"X"', '"\\ud800"'
+    )
+    r = client.post("/validate", content=body, headers={"content-type": "application/json"})
+    causes = r.json()["response"]["status"]["details"]["causes"]
+    assert [(c["field"], c["reason"]) for c in causes] == [
+        ("spec.template.spec.hostInterfaces[1].version", "FieldValueInvalid")
+    ]
+    assert "valid Unicode text" in causes[0]["message"]
+
+
+def test_host_selector_values_are_type_checked():
+    from webhook.core import build_validator
+
+    obj = workload([entry(name="a")])
+    obj["spec"]["template"]["spec"]["hostSelector"] = {"hostgroup": 7, "zone": ["a"]}
+    outcome = build_validator().check(obj)
+    assert [(v.rule, v.field) for v in outcome.violations] == [
+        ("schema-type", "spec.template.spec.hostSelector.hostgroup"),
+        ("schema-type", "spec.template.spec.hostSelector.zone"),
+    ]
+    obj["spec"]["template"]["spec"]["hostSelector"] = "hostgroup=default"
+    assert [v.rule for v in build_validator().check(obj).violations] == ["schema-type"]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from webhook.core import Outcome, Validator
-from webhook.report.safe import clipped
 from webhook.reviews import AdmissionReview
+from webhook.text import clipped, shown
 from webhook.violations import Action, Violation
 
 MAX_WARNING = 120  # Kubernetes advises warnings under 120 characters
@@ -68,7 +68,7 @@ def _ratchet(new: Outcome, old: Outcome | None) -> Outcome:
 
 def _status(outcome: Outcome) -> dict[str, Any]:
     denials = outcome.denials
-    name = clipped(outcome.name)
+    name = shown(outcome.name, 256)
     what = f'{outcome.kind}.runtime.wasmcloud.dev "{name}" is invalid'
     listed = ", ".join(f"{v.field}: {v.reason.label}: {v.message} [{v.rule}]" for v in denials)
     return {

@@ -21,9 +21,10 @@ from webhook.errors import ConfigError
 from webhook.manifests import identity, locate
 from webhook.model import HostInterface, Workload
 from webhook.runtime.catalog import Catalog
+from webhook.text import shown
 from webhook.verdict_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from webhook.verdict_cache import VerdictCache
-from webhook.violations import Action, Policy, Violation
+from webhook.violations import Action, Policy, Reason, Violation
 
 PYTHON_RULES: dict[str, str] = {
     "schema-type": "A value has the wrong type for the CRD schema",
@@ -50,6 +51,7 @@ PYTHON_RULES: dict[str, str] = {
     "hostgroup-unmatched": "The hostSelector matches no host group: the workload stays pending "
     "(warn)",
     "rule-error": "A CEL rule could not be evaluated on the object",
+    "violations-truncated": "More violations than one answer lists; the rest are counted",
 }
 """Rule ids raised by Python checks (see webhook/violations.py for what each means)."""
 
@@ -101,7 +103,7 @@ class Validator:
         workload, gap = locate(obj, kind, name, namespace)
         if gap is not None:
             return Outcome(kind, name, namespace, tuple(self._settle([check_spec_gap(gap)])))
-        key = VerdictCache.key(kind, workload.raw_entries, workload.host_selector)
+        key = VerdictCache.key(kind, workload.raw_entries, workload.raw_selector)
         cached = self.cache.get(key) if key is not None else None
         if cached is None:
             cached = tuple(self._settle(self._check_workload(workload)))
@@ -149,13 +151,35 @@ class Validator:
         return out
 
     def _settle(self, found: Iterable[Violation]) -> list[Violation]:
-        """Drop disabled rules and apply per-rule action overrides."""
-        out = []
+        """Drop disabled rules, apply per-rule action overrides, and bound the answer.
+
+        Every message and field is clipped and escaped here, whatever raised it (a user
+        rule's message may quote anything), and an object gets at most
+        :data:`MAX_VIOLATIONS` violations and one more that counts the rest.
+        """
+        out: list[Violation] = []
+        omitted: list[Violation] = []
         for violation in found:
             if violation.rule in self.disabled:
                 continue
             action = self.actions.get(violation.rule)
-            out.append(violation if action is None else _with_action(violation, action))
+            if action is not None and action is not violation.action:
+                violation = replace(violation, action=action)
+            if len(out) >= MAX_VIOLATIONS:
+                omitted.append(violation)
+                continue
+            out.append(_bounded(violation))
+        if omitted:
+            denies = any(v.action is Action.DENY for v in omitted)
+            out.append(
+                Violation(
+                    out[0].field.split("[", 1)[0],
+                    Reason.TOO_MANY,
+                    f"{len(omitted)} more violations not shown; fix the ones above first",
+                    "violations-truncated",
+                    Action.DENY if denies else Action.WARN,
+                )
+            )
         return out
 
     @property
@@ -164,8 +188,18 @@ class Validator:
         return {**PYTHON_RULES, **{r.id: r.description for r in self.rules}}
 
 
-def _with_action(violation: Violation, action: Action) -> Violation:
-    return replace(violation, action=action)
+MAX_VIOLATIONS = 100
+"""Violations reported for one object; a 3 MiB object of bad entries gets a short answer."""
+MAX_MESSAGE = 1024
+MAX_FIELD = 512
+
+
+def _bounded(violation: Violation) -> Violation:
+    """A violation whose message and field are clipped and escaped (cheap when they are)."""
+    message, field = violation.message, violation.field
+    if len(message) <= MAX_MESSAGE and len(field) <= MAX_FIELD and (message + field).isprintable():
+        return violation
+    return replace(violation, message=shown(message, MAX_MESSAGE), field=shown(field, MAX_FIELD))
 
 
 def build_validator(

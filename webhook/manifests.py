@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from webhook.errors import InputError
+from webhook.kubeyaml import KubectlLoader
 from webhook.model import Workload
 
 try:  # libyaml is ~10x faster; PyYAML wheels ship it, a source build may not.
@@ -86,7 +87,7 @@ def parse(text: str, source: str) -> Iterator[Document]:
     if source.endswith(".json") or (source == "<stdin>" and text.lstrip()[:1] in ("{", "[")):
         yield from _parse_json(text, source)
         return
-    loader = _Loader(text)
+    loader = KubectlLoader(text)
     try:
         while True:
             try:
@@ -353,7 +354,7 @@ def identity(obj: Any) -> tuple[str, str, str] | None:
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     if not isinstance(api_version, str) or not api_version.startswith(GROUP + "/"):
         return None
-    if kind not in SPEC_PATHS:
+    if not isinstance(kind, str) or kind not in SPEC_PATHS:
         return None
     meta = obj.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
@@ -388,7 +389,12 @@ def locate(
             gap = SpecGap(path, present, child)
             return Workload(kind, name, namespace, path + ".hostInterfaces", None), gap
         node = child
-    selector = node.get("hostSelector")
-    selector = {str(k): str(v) for k, v in selector.items()} if isinstance(selector, dict) else {}
+    raw_selector = node.get("hostSelector")
+    selector = (
+        {k: v for k, v in raw_selector.items() if type(k) is str and type(v) is str}
+        if isinstance(raw_selector, dict)
+        else {}
+    )
     raw = node.get("hostInterfaces")
-    return Workload(kind, name, namespace, f"{path}.hostInterfaces", raw, selector), None
+    path = f"{path}.hostInterfaces"
+    return Workload(kind, name, namespace, path, raw, selector, raw_selector), None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from webhook.text import shown
+
 
 @dataclass(slots=True)
 class HostInterface:
@@ -44,8 +46,8 @@ class HostInterface:
 
     @property
     def package_label(self) -> str:
-        """``namespace:package`` for messages."""
-        return f"{self.namespace}:{self.package}"
+        """``namespace:package`` for messages, each part clipped and escaped."""
+        return f"{shown(self.namespace)}:{shown(self.package)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,9 @@ class Workload:
     raw_entries: list[Any] | None
     """The list as written (may be malformed); ``None`` when absent."""
     host_selector: dict[str, str] = field(default_factory=dict)
+    """The hostSelector's string pairs (the schema check reports anything else)."""
+    raw_selector: Any = None
+    """The hostSelector as written; ``None`` when absent."""
 
     def entry_path(self, index: int, suffix: str = "") -> str:
         """Field path of one entry, optionally of a field inside it."""

@@ -12,10 +12,10 @@ from webhook.checks.schema import check_schema, check_spec_gap
 from webhook.errors import InputError
 from webhook.manifests import Document, documents, identity, locate
 from webhook.report.json_format import violation_dict
-from webhook.report.safe import printable
 from webhook.runtime.catalog import Catalog
 from webhook.runtime.probes import probe
 from webhook.runtime.routes import bind_group, routes_for
+from webhook.text import printable
 
 
 def resolve_paths(

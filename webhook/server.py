@@ -31,8 +31,8 @@ from webhook.admission import Decision, review
 from webhook.core import Validator
 from webhook.manifests import SPEC_PATHS, loads_strict
 from webhook.metrics import Metrics
-from webhook.report.safe import clipped, printable
 from webhook.reviews import AdmissionReview
+from webhook.text import clipped, printable
 
 log = logging.getLogger("bindcheck.decisions")
 VALIDATE_PATH = "/validate"

@@ -22,13 +22,23 @@ from typing import Any
 from webhook.violations import Violation
 
 DEFAULT_SIZE = 4096
+DEFAULT_BYTES = 32 * 1024 * 1024
+_OVERHEAD = 200
+"""Bytes charged per violation besides its text (objects, the key, the LRU link)."""
+
+
+def verdict_bytes(violations: tuple[Violation, ...]) -> int:
+    """What a cached verdict costs, roughly: its text plus a fixed overhead each."""
+    return _OVERHEAD + sum(len(v.field) + len(v.message) + _OVERHEAD for v in violations)
 
 
 class VerdictCache:
-    """A bounded LRU of ``digest → violations``."""
+    """An LRU of ``digest → violations`` bounded in entries and in bytes."""
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = DEFAULT_SIZE, max_bytes: int = DEFAULT_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[bytes, tuple[Violation, ...]] = OrderedDict()
         self._lock = threading.Lock()  # the CLI and server use one thread; library users may not
         self.hits = 0
@@ -56,10 +66,15 @@ class VerdictCache:
             return found
 
     def put(self, key: bytes, violations: tuple[Violation, ...]) -> None:
-        if self.size <= 0:
+        cost = verdict_bytes(violations)
+        if self.size <= 0 or cost > self.max_bytes // 16:  # no verdict crowds out the rest
             return
         with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self.bytes -= verdict_bytes(previous)
             self._entries[key] = violations
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self.bytes += cost
+            while len(self._entries) > self.size or self.bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self.bytes -= verdict_bytes(evicted)

@@ -33,6 +33,7 @@ Rule ids, by the layer that raises them::
       hostgroup-unmatched     the hostSelector matches no host group: pending (warn)
     engine
       rule-error           a CEL rule failed to evaluate on this object
+      violations-truncated more than 100 violations: the rest are counted, not listed
 
 Actions: ``deny`` fails admission, ``warn`` admits with a warning, ``audit``
 admits and only logs and counts.

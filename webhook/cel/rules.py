@@ -60,6 +60,7 @@ from webhook.errors import InputError, RuleLoadError
 from webhook.manifests import compose_config, construct_config
 from webhook.model import HostInterface, Workload
 from webhook.runtime.wit import display
+from webhook.text import shown
 from webhook.violations import Action, Policy, Reason, Violation, entry_label
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -387,7 +388,7 @@ def _render(template: str, group: list[HostInterface]) -> str:
         "entries": entry_label(e.index for e in group),
         "interface": first.package_label if first else "",
         "entry": display(first) if first else "",
-        "name": (first.name or "(unnamed)") if first else "",
-        "version": (first.version or "(no version)") if first else "",
+        "name": shown(first.name or "(unnamed)") if first else "",
+        "version": shown(first.version or "(no version)") if first else "",
     }
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)

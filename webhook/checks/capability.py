@@ -22,6 +22,7 @@ from webhook.runtime.multiplex import (
 from webhook.runtime.routes import bind_group
 from webhook.runtime.settings import reading
 from webhook.runtime.wit import display, host_version, package_label
+from webhook.text import shown
 from webhook.violations import Action, Reason, Violation, entry_label
 
 EXTERNAL = " (or provide it through configFrom/secretFrom)"
@@ -167,7 +168,7 @@ class _GroupCheck:
 
     def _collision(self, plugin: Plugin, entries: tuple[HostInterface, ...]) -> Violation:
         name = entries[0].name
-        under = f'the name "{name}"' if name else "the default route (no name)"
+        under = f'the name "{shown(name)}"' if name else "the default route (no name)"
         return Violation(
             self._path(entries[-1], ".version"),
             Reason.DUPLICATE,
@@ -196,13 +197,14 @@ class _GroupCheck:
                     )
                     out.append(self._missing(entry, key, f"{text}: set config.{key}{EXTERNAL}"))
             if plugin.needs_label_key(entry) and str(entry.name) not in config:
+                label = shown(str(entry.name))
                 out.append(
                     self._missing(
                         entry,
-                        str(entry.name),
-                        f'the component requires secret "{entry.name}" but it was not provided '
+                        label,
+                        f'the component requires secret "{label}" but it was not provided '
                         f"in its resolved bind-time config: '{plugin.id}' reads a labelled "
-                        f"secret from config.{entry.name}; set it{EXTERNAL}",
+                        f"secret from config.{label}; set it{EXTERNAL}",
                     )
                 )
         if plugin.unconfigured:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from webhook.model import HostInterface, Workload
+from webhook.text import shown
 from webhook.violations import Reason, Violation, entry_label
 
 
@@ -51,7 +52,7 @@ def check_strict_naming(workload: Workload, entries: list[HostInterface]) -> lis
                         workload.entry_path(entry.index, ".name"),
                         Reason.DUPLICATE,
                         f"{entry_label(e.index for e in same)} are {package_id} entries all named "
-                        f'"{name}"; names must be unique within {package_id} whatever the '
+                        f'"{shown(name)}"; names must be unique within {package_id} whatever the '
                         f"version; rename [{entry.index}]",
                         "name-unique",
                     )

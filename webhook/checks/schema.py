@@ -12,6 +12,7 @@ from typing import Any
 
 from webhook.manifests import SpecGap
 from webhook.model import HostInterface, Workload
+from webhook.text import shown
 from webhook.violations import Action, Reason, Violation
 
 MAX_ENTRIES = 64
@@ -21,7 +22,9 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: RE2's $ never matches
 KNOWN_FIELDS = frozenset(
     {"namespace", "package", "interfaces", "version", "name", "config", "configFrom", "secretFrom"}
 )
-_SHOWN = 40  # characters of a bad value quoted back in a message
+MAX_ITEM_REPORTS = 10
+"""Violations reported for the items of one list or map in one entry; the rest are
+counted in one more, so a 3 MiB list of bad items gets a short answer."""
 
 
 @dataclass(slots=True)
@@ -40,7 +43,8 @@ class SchemaResult:
 
 
 def quote(value: Any) -> str:
-    """A short, printable rendering of a user value for messages (escapes control chars).
+    """A short, printable rendering of a user value for messages: clipped, control
+    characters escaped, in double quotes.
 
     Containers are described, never printed: they may be huge or nested deep enough
     to break ``repr``; so are integers too long to print.
@@ -49,9 +53,7 @@ def quote(value: Any) -> str:
         return f"<{type_name(value)} of {len(value)} items>"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
         return "<very large integer>"
-    text = value if isinstance(value, str) else repr(value)
-    shown = text[:_SHOWN] + ("..." if len(text) > _SHOWN else "")
-    return ascii(shown) if not shown.isprintable() else f'"{shown}"'
+    return f'"{shown(value if isinstance(value, str) else repr(value))}"'
 
 
 _JSON_TYPES = (
@@ -85,14 +87,20 @@ def check_spec_gap(gap: SpecGap) -> Violation:
 
 
 def check_schema(workload: Workload) -> SchemaResult:
-    """Every schema violation of the hostInterfaces list, all at once."""
+    """Every schema violation of the hostInterfaces list and the hostSelector.
+
+    A list over the limit is refused on its length and only its first
+    ``MAX_ENTRIES`` entries are looked at: the API server refuses it whole anyway, and
+    an attacker's 3 MiB list of bad entries must cost a short answer.
+    """
+    violations = check_selector(workload)
     raw = workload.raw_entries
     if raw is None:
-        return SchemaResult([], [], [])
+        return SchemaResult([], violations, [])
     if not isinstance(raw, list):
         hint = "write hostInterfaces as a YAML list of entries (each starting with '- ')"
-        return SchemaResult([], [_type(workload.list_path, "array", raw, hint)], None)
-    violations: list[Violation] = []
+        violations.append(_type(workload.list_path, "array", raw, hint))
+        return SchemaResult([], violations, None)
     if len(raw) > MAX_ENTRIES:
         violations.append(
             Violation(
@@ -104,7 +112,7 @@ def check_schema(workload: Workload) -> SchemaResult:
         )
     entries: list[HostInterface] = []
     cel_input: list[dict[str, Any]] = []
-    for index, item in enumerate(raw):
+    for index, item in enumerate(raw[:MAX_ENTRIES]):
         entry, cel_entry, problems = _check_entry(workload, index, item)
         violations.extend(problems)
         if entry is not None and cel_entry is not None:
@@ -113,11 +121,56 @@ def check_schema(workload: Workload) -> SchemaResult:
     return SchemaResult(entries, violations, cel_input)
 
 
+def check_selector(workload: Workload) -> list[Violation]:
+    """``hostSelector`` is a map of strings to strings (a label selector's matchLabels)."""
+    raw = workload.raw_selector
+    if raw is None:
+        return []
+    path = workload.list_path.rsplit(".", 1)[0] + ".hostSelector"
+    if not isinstance(raw, dict):
+        return [_type(path, "object", raw, "hostSelector maps label names to values")]
+    bad = [
+        _type(f"{path}.{_key(k)}", "string", v, "quote the value")
+        for k, v in raw.items()
+        if not (isinstance(v, str) and _is_text(v) and isinstance(k, str) and _is_text(k))
+    ]
+    return _capped(path, bad)
+
+
+def _key(key: Any) -> str:
+    """A map key as it may appear in a field path: clipped and escaped."""
+    return shown(key if isinstance(key, str) else repr(key), 64)
+
+
+def _is_text(value: str) -> bool:
+    """Valid Unicode text: no lone surrogate (only a direct caller's ``\\ud800`` escape
+    makes one; the API server's decoder replaces it)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _capped(path: str, found: list[Violation]) -> list[Violation]:
+    """At most :data:`MAX_ITEM_REPORTS` of one list's or map's item violations, plus one
+    that counts the rest."""
+    if len(found) <= MAX_ITEM_REPORTS:
+        return found
+    rest = len(found) - MAX_ITEM_REPORTS
+    summary = Violation(
+        path, Reason.INVALID, f"{rest} more items are invalid (not listed)", found[0].rule
+    )
+    return [*found[:MAX_ITEM_REPORTS], summary]
+
+
 def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] | None:
     """The common case, checked in one pass: a well-formed entry, or ``None`` to look closer.
 
     Admission sits on the API server's hot path; the detailed walk below runs only
-    when something is wrong.
+    when something is wrong. Strings must be text (``isascii`` decides nearly always).
     """
     if type(item) is not dict or not item.keys() <= KNOWN_FIELDS:
         return None
@@ -145,7 +198,22 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
                 and all(type(r) is dict and type(r.get("name", "")) is str for r in refs)
             ):
                 return None
+    if not _all_text(ns, pkg, version, ifaces, config):
+        return None
     return _typed(index, item)
+
+
+def _all_text(
+    namespace: str, package: str, version: Any, interfaces: list[str], config: Any
+) -> bool:
+    """Every string of a well-typed entry is text; one ``isascii`` per string."""
+    strings = [namespace, package, *interfaces]
+    if version is not None:
+        strings.append(version)
+    if config:
+        strings.extend(config)
+        strings.extend(config.values())
+    return all(s.isascii() or _is_text(s) for s in strings)
 
 
 _CEL_NAMES = {"namespace": "__namespace__", "package": "__package__"}
@@ -206,44 +274,56 @@ def _check_entry(
         if value is not None:
             out.extend(_check_string(f"{path}.{field}", field, value))
             values[field] = value
-    if isinstance(values.get("name"), str) and not _NAME_RE.fullmatch(values["name"]):
+    name = values.get("name")
+    if isinstance(name, str) and _is_text(name) and not _NAME_RE.fullmatch(name):
         out.append(
             Violation(
                 f"{path}.name",
                 Reason.INVALID,
-                f"{quote(values['name'])}: must match {NAME_PATTERN} (lowercase letters, digits "
+                f"{quote(name)}: must match {NAME_PATTERN} (lowercase letters, digits "
                 "and '-', starting with a letter or digit)",
                 "schema-pattern",
             )
         )
-    interfaces = item.get("interfaces")
-    out.extend(_check_interfaces(f"{path}.interfaces", interfaces))
-    config = item.get("config")
-    out.extend(_check_config(f"{path}.config", config))
+    out.extend(_check_interfaces(f"{path}.interfaces", item.get("interfaces")))
+    out.extend(_check_config(f"{path}.config", item.get("config")))
     for field in ("configFrom", "secretFrom"):
         out.extend(_check_refs(f"{path}.{field}", item.get(field)))
-    for key in item:
-        if key not in KNOWN_FIELDS:
-            out.append(
-                Violation(
-                    f"{path}.{key}" if isinstance(key, str) else path,
-                    Reason.NOT_SUPPORTED,
-                    f"unknown field {quote(key)}; the API server drops it silently "
-                    f"(known fields: {', '.join(sorted(KNOWN_FIELDS))})",
-                    "schema-unknown-field",
-                    Action.WARN,
-                )
-            )
+    unknown = [
+        Violation(
+            f"{path}.{_key(key)}" if isinstance(key, str) else path,
+            Reason.NOT_SUPPORTED,
+            f"unknown field {quote(key)}; the API server drops it silently "
+            f"(known fields: {', '.join(sorted(KNOWN_FIELDS))})",
+            "schema-unknown-field",
+            Action.WARN,
+        )
+        for key in item
+        if key not in KNOWN_FIELDS
+    ]
+    out.extend(_capped(path, unknown))
     if any(v.rule in ("schema-type", "schema-required") for v in out):
         return None, None, out
     entry, cel_entry = _typed(index, item)
     return entry, cel_entry, out
 
 
+def _not_text(path: str) -> Violation:
+    return Violation(
+        path,
+        Reason.INVALID,
+        "must be valid Unicode text (it holds a lone surrogate, which the API server "
+        "would have replaced)",
+        "schema-type",
+    )
+
+
 def _check_string(path: str, field: str, value: Any) -> list[Violation]:
     if not isinstance(value, str):
         hint = "quote it" if isinstance(value, int | float | bool) else ""
         return [_type(path, "string", value, hint)]
+    if not _is_text(value):
+        return [_not_text(path)]
     limit = MAX_LENGTH[field]
     if len(value) > limit:
         return [
@@ -278,27 +358,43 @@ def _check_interfaces(path: str, value: Any) -> list[Violation]:
                 "schema-min-items",
             )
         ]
-    return [
-        _type(f"{path}[{i}]", "string", v) for i, v in enumerate(value) if not isinstance(v, str)
+    bad = [
+        _type(f"{path}[{i}]", "string", v) if not isinstance(v, str) else _not_text(f"{path}[{i}]")
+        for i, v in enumerate(value)
+        if not (isinstance(v, str) and _is_text(v))
     ]
+    return _capped(path, bad)
 
 
 def _check_config(path: str, value: Any) -> list[Violation]:
     if value is None:
         return []
     if not isinstance(value, dict):
-        return [_type(path, "object", value, "config maps keys to string values")]
-    # Only types are reported here: config values may be secrets, so they are never quoted.
-    return [
-        Violation(
-            f"{path}.{key}",
-            Reason.INVALID,
-            f"must be of type string, got {type_name(v)}; quote the value",
-            "schema-type",
-        )
-        for key, v in value.items()
-        if not isinstance(v, str)
-    ]
+        # Only types are reported: config values may be secrets, so they are never quoted.
+        return [
+            Violation(
+                path,
+                Reason.INVALID,
+                f"must be of type object, got {type_name(value)}; config maps keys to string "
+                "values",
+                "schema-type",
+            )
+        ]
+    bad = []
+    for key, v in value.items():
+        field = f"{path}.{_key(key)}"
+        if not isinstance(v, str):
+            bad.append(
+                Violation(
+                    field,
+                    Reason.INVALID,
+                    f"must be of type string, got {type_name(v)}; quote the value",
+                    "schema-type",
+                )
+            )
+        elif not (_is_text(v) and _is_text(key)):
+            bad.append(_not_text(field))
+    return _capped(path, bad)
 
 
 def _check_refs(path: str, value: Any) -> list[Violation]:
@@ -312,4 +408,4 @@ def _check_refs(path: str, value: Any) -> list[Violation]:
             out.append(_type(f"{path}[{i}]", "object", ref, "write {name: <object name>}"))
         elif ref.get("name") is not None and not isinstance(ref["name"], str):
             out.append(_type(f"{path}[{i}].name", "string", ref["name"]))
-    return out
+    return _capped(path, out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from webhook.report.results import Report
-from webhook.report.safe import printable
+from webhook.text import printable
 
 
 def render_junit(report: Report) -> str:
@@ -19,12 +19,13 @@ def render_junit(report: Report) -> str:
     )
     for r in report.results:
         o = r.outcome
+        source = printable(r.source)  # a file name may hold control characters too
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"{r.source}",
+            classname=source,
             name=printable(f"{o.kind}/{o.name}:{r.line}"),
-            file=r.source,
+            file=source,
             line=str(r.line),
         )
         if not o.allowed:
@@ -40,7 +41,9 @@ def render_junit(report: Report) -> str:
                 printable(f"warning: {v.render()}") for v in o.warnings
             )
     for e in report.errors:
-        case = ET.SubElement(suite, "testcase", classname=e.source, name=f"read:{e.line}")
+        case = ET.SubElement(
+            suite, "testcase", classname=printable(e.source), name=f"read:{e.line}"
+        )
         ET.SubElement(
             case, "error", message=printable(e.message), type="unreadable"
         ).text = printable(str(e))

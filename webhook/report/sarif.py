@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 from webhook import __version__
 from webhook.report.results import Report
@@ -21,10 +22,14 @@ _LEVEL = {Action.DENY: "error", Action.WARN: "warning", Action.AUDIT: "note"}
 
 
 def _uri(source: str) -> str:
+    """A URI reference for a file: relative paths percent-encoded, absolute ones as file URIs."""
     if source == "<stdin>":
         return "stdin"
     path = PurePath(source)
-    return path.as_posix().removeprefix("./") if not path.is_absolute() else path.as_uri()
+    if path.is_absolute():
+        return path.as_uri()
+    text = path.as_posix().removeprefix("./")
+    return quote(text.encode("utf-8", "surrogateescape"), safe="/")
 
 
 def render_sarif(report: Report) -> str:

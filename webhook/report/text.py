@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webhook.report.results import Report
-from webhook.report.safe import printable as _safe
+from webhook.text import printable as _safe
 from webhook.violations import Violation
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from webhook.model import HostInterface
 from webhook.runtime.wit import host_served, host_version, package_label
+from webhook.text import shown
 
 if TYPE_CHECKING:  # plugins come from the catalog, which builds binders from this module
     from webhook.runtime.catalog import Plugin
@@ -56,7 +57,7 @@ class NamedConflict:
 
     @property
     def names(self) -> list[str]:
-        return sorted(str(e.name) for e in self.entries)
+        return sorted(shown(str(e.name)) for e in self.entries)
 
     def message(self) -> str:
         """The host's own wording, so users can match it to host logs."""

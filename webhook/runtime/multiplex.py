@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from webhook.model import HostInterface
 from webhook.runtime.catalog import Backend, Multiplex, Plugin
 from webhook.runtime.wit import package_label
+from webhook.text import shown
 
 BACKEND_KEY = "backend"
 """``BACKEND_CONFIG_KEY``: the config key naming the backend type."""
@@ -58,7 +59,7 @@ def unknown_backend_message(entry: HostInterface, plugin: Plugin) -> str:
 def missing_key_message(entry: HostInterface, backend: Backend, key: str) -> str:
     """The host's error for a missing backend key."""
     template = backend.required_message or "{backend} {package} backend requires a '{key}' config"
-    return template.format(backend=backend.name, package=entry.package, key=key)
+    return template.format(backend=backend.name, package=shown(entry.package), key=key)
 
 
 def route_key(entry: HostInterface) -> str:
@@ -74,4 +75,4 @@ def resolve_import(
     for entry in routes:
         if entry.package_key == package and route_key(entry) == label:
             return entry
-    raise ResolutionError(f"no {package_label(*package)} backend bound for import '{label}'")
+    raise ResolutionError(f"no {package_label(*package)} backend bound for import '{shown(label)}'")

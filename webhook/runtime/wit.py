@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 
 from webhook.model import HostInterface
+from webhook.text import SHOWN, shown
 
 _NUMERIC = r"(?:0|[1-9][0-9]*)"
 _PRE_IDENT = rf"(?:{_NUMERIC}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
@@ -94,14 +95,15 @@ def at_least(version: str | None, minimum: str) -> bool:
 
 
 def package_label(namespace: str, package: str) -> str:
-    """``namespace:package`` for messages; never a key (a colon inside either part would
-    make two different packages read the same)."""
-    return f"{namespace}:{package}"
+    """``namespace:package`` for messages, each part clipped and escaped; never a key (a
+    colon inside either part would make two different packages read the same)."""
+    return f"{shown(namespace)}:{shown(package)}"
 
 
 def instance_id(entry: HostInterface) -> str:
-    """``ns:pkg/name@version``; name and ``@version`` omitted when absent."""
-    out = package_label(entry.namespace, entry.package)
+    """``ns:pkg/name@version``; name and ``@version`` omitted when absent. Data, not a
+    message: whole, for the routing table."""
+    out = f"{entry.namespace}:{entry.package}"
     if entry.named:
         out += f"/{entry.name}"
     if entry.version:
@@ -110,13 +112,14 @@ def instance_id(entry: HostInterface) -> str:
 
 
 def display(entry: HostInterface) -> str:
-    """``ns:pkg [name]/iface1,iface2@version``, the host's log form."""
+    """``ns:pkg [name]/iface1,iface2@version``, the host's log form, for messages: every
+    part clipped and escaped."""
     out = package_label(entry.namespace, entry.package)
     if entry.named:
-        out += f" [{entry.name}]"
-    out += "/" + ",".join(entry.interfaces)
+        out += f" [{shown(str(entry.name))}]"
+    out += "/" + shown(",".join(entry.interfaces), 2 * SHOWN)
     if entry.version:
-        out += f"@{entry.version}"
+        out += f"@{shown(entry.version)}"
     return out
 
 
