@@ -36,9 +36,11 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 STR, BOOL, INT, FLOAT, NULL, MERGE = (
     f"tag:yaml.org,2002:{t}" for t in ("str", "bool", "int", "float", "null", "merge")
 )
+_TRUE = ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")
+_FALSE = ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")
 _MAP: dict[str, tuple[str, Any]] = {
-    **dict.fromkeys("y Y yes Yes YES true True TRUE on On ON".split(), (BOOL, True)),
-    **dict.fromkeys("n N no No NO false False FALSE off Off OFF".split(), (BOOL, False)),
+    **dict.fromkeys(_TRUE, (BOOL, True)),
+    **dict.fromkeys(_FALSE, (BOOL, False)),
     **dict.fromkeys(("", "~", "null", "Null", "NULL"), (NULL, None)),
     **dict.fromkeys((".nan", ".NaN", ".NAN"), (FLOAT, math.nan)),
     **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), (FLOAT, math.inf)),
