@@ -142,8 +142,13 @@ def test_update_ratchets_old_violations_into_warnings_but_new_ones_deny(client):
     worse = workload([entry(), entry(), entry(name="Bad")])
     resp = post(client, review(worse, "UPDATE", old=old))["response"]
     assert resp["allowed"] is False
-    assert [c["field"] for c in resp["status"]["details"]["causes"]] == [
-        "spec.template.spec.hostInterfaces[2].name"
+    # The list changed, so its rules are judged afresh, as Kubernetes' ratcheting does.
+    assert sorted(
+        c["message"].split("]")[0] + "] " + c["field"] for c in resp["status"]["details"]["causes"]
+    ) == [
+        "[schema-pattern] spec.template.spec.hostInterfaces[2].name",
+        "[single-unnamed] spec.template.spec.hostInterfaces[1].name",
+        "[unique-entry] spec.template.spec.hostInterfaces[1].name",
     ]
 
 

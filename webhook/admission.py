@@ -1,16 +1,18 @@
 """The admission engine: an AdmissionReview in, the response body out. No HTTP here.
 
-UPDATE ratchets: a violation the old object already had (same rule, same
-field) is downgraded to a warning, so a workload that predates a rule can
-still be scaled or edited; new violations still deny.
+UPDATE ratchets (webhook/ratchet.py): a violation the old object already had, on
+a value the update did not change, is downgraded to a warning, so a workload that
+predates a rule can still be scaled or edited; anything the update touches is
+judged afresh.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from webhook.core import Outcome, Validator
+from webhook.ratchet import ratchet
 from webhook.reviews import AdmissionReview
 from webhook.text import clipped, shown
 from webhook.violations import Action, Violation
@@ -40,7 +42,9 @@ def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True)
         and req.operation == "UPDATE"
         and req.old_object
     ):
-        outcome = _ratchet(outcome, validator.check(req.old_object))
+        old = validator.check(req.old_object)
+        if old is not None:
+            outcome = ratchet(outcome, req.object, old, req.old_object)
     response: dict[str, Any] = {"uid": req.uid, "allowed": True}
     if outcome is not None:
         if not outcome.allowed:
@@ -51,19 +55,6 @@ def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True)
             response["warnings"] = warnings[:MAX_WARNINGS]
     body_out = {"apiVersion": body.api_version, "kind": "AdmissionReview", "response": response}
     return Decision(body_out, outcome, response["allowed"])
-
-
-def _ratchet(new: Outcome, old: Outcome | None) -> Outcome:
-    if old is None:
-        return new
-    existing = {(v.rule, v.field) for v in old.denials}
-    violations = tuple(
-        replace(v, action=Action.WARN, message="(existing) " + v.message)
-        if v.action is Action.DENY and (v.rule, v.field) in existing
-        else v
-        for v in new.violations
-    )
-    return replace(new, violations=violations)
 
 
 def _status(outcome: Outcome) -> dict[str, Any]:
