@@ -15,7 +15,7 @@ from webhook.core import Outcome, Validator
 from webhook.ratchet import ratchet
 from webhook.reviews import AdmissionReview
 from webhook.text import clipped, shown
-from webhook.violations import Action, Violation
+from webhook.violations import Violation
 
 MAX_WARNING = 120  # Kubernetes advises warnings under 120 characters
 MAX_WARNINGS = 20

@@ -42,9 +42,7 @@ def ratchet(new: Outcome, new_obj: Any, old: Outcome, old_obj: Any) -> Outcome:
         return new
     violations = tuple(
         replace(v, action=Action.WARN, message="(existing) " + v.message)
-        if v.action is Action.DENY
-        and (v.rule, v.field) in existing
-        and _unchanged(v, now, before)
+        if v.action is Action.DENY and (v.rule, v.field) in existing and _unchanged(v, now, before)
         else v
         for v in new.violations
     )
