@@ -39,11 +39,34 @@ def test_invalid_yaml_exits_2_naming_file_and_line_and_other_files_are_still_che
     capsys, tmp_path
 ):
     broken = tmp_path / "broken.yaml"
-    broken.write_text("kind: [\n")
+    broken.write_text("apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: [\n")
     code, out, _ = run(capsys, "check", str(broken), BAD)
     assert code == 2
-    assert f"{broken}:2: invalid YAML" in out
+    assert f"{broken}:3: invalid YAML" in out
     assert "Workload/counter: DENIED" in out
+
+
+def test_files_that_are_not_manifests_of_ours_are_skipped_with_a_reason(capsys, tmp_path):
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    (tmp_path / "chart" / "templates" / "w.yaml").write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Workload\nmetadata:\n"
+        "  name: {{ .Values.name }}\n"
+    )
+    (tmp_path / "tsconfig.json").write_text('{\n  // comments are not JSON\n  "a": 1\n}\n')
+    (tmp_path / "broken.yaml").write_text("kind: [\n")
+    (tmp_path / "node_modules" / "pkg").mkdir(parents=True)
+    (tmp_path / "node_modules" / "pkg" / "bad.yaml").write_text("runtime.wasmcloud.dev: [\n")
+    code, out, _ = run(capsys, "check", str(tmp_path), BAD)
+    assert code == 1, out  # the denial of BAD; nothing unreadable
+    assert "a template ({{ ... }}): render it first" in out
+    assert "tsconfig.json: not a manifest of ours (invalid JSON" in out
+    assert f"note: skipped {tmp_path / 'broken.yaml'}: not a manifest of ours" in out
+    assert "node_modules" not in out
+    assert out.rstrip().endswith("1 object checked, 1 denied, 0 skipped, 3 files not ours")
+    code, out, _ = run(
+        capsys, "check", str(tmp_path), "--exclude", "chart/*", "--exclude", "*.json"
+    )
+    assert code == 0 and "3 files not ours" not in out and "1 file not ours" in out
 
 
 def test_directories_are_searched_recursively(capsys, tmp_path):
@@ -64,12 +87,13 @@ def test_json_output_follows_the_contract(capsys):
     code, out, _ = run(capsys, "check", BAD, GOOD, "--format", "json")
     data = json.loads(out)
     assert code == 1
-    assert data["summary"] == {"objects": 2, "denied": 1, "skipped": 0}
+    assert data["summary"] == {"objects": 2, "denied": 1, "warned": 0, "skipped": 0}
     first = data["results"][0]
     assert {k: first[k] for k in ("source", "line", "kind", "name", "allowed")} == {
         "source": BAD, "line": 5, "kind": "Workload", "name": "counter", "allowed": False,
     }  # fmt: skip
-    assert set(first["violations"][0]) == {"field", "reason", "message", "rule"}
+    assert set(first["violations"][0]) == {"field", "reason", "message", "rule", "line"}
+    assert first["violations"][0]["line"] == 15  # the line of the offending field
 
 
 def test_junit_output_has_a_failure_per_denied_object(capsys):
@@ -127,7 +151,7 @@ def test_a_bad_catalog_or_rule_dir_exits_2_with_the_reason(capsys, tmp_path):
     code, _, err = run(capsys, "check", GOOD, "--catalog", str(bad))
     assert code == 2 and f"{bad}: hostGroups:" in err
     code, _, err = run(capsys, "check", GOOD, "--rules", str(tmp_path / "missing"))
-    assert code == 2 and "rules directory does not exist" in err
+    assert code == 2 and "no such rule file or directory" in err
 
 
 def test_unreadable_file_exits_2(capsys, tmp_path):
@@ -139,7 +163,7 @@ def test_an_internal_error_exits_3_with_a_short_report_not_a_traceback(tmp_path)
     # A real process, with the core broken from outside the way a bug would break it.
     script = (
         "import sys, webhook.checking as c\n"
-        "c.check_paths = lambda *a: 1 / 0\n"
+        "c.run_check = lambda *a: 1 / 0\n"
         "from webhook.cli import main\n"
         f"sys.exit(main(['check', {GOOD!r}]))\n"
     )
@@ -168,4 +192,4 @@ def test_an_unwritable_output_file_exits_2_with_the_reason(capsys, tmp_path):
 def test_an_empty_directory_passes_with_a_warning(capsys, tmp_path):
     code, out, err = run(capsys, "check", str(tmp_path))
     assert code == 0 and "0 objects checked" in out
-    assert f"no documents found in {tmp_path}" in err
+    assert f"no manifests found in {tmp_path}" in err

@@ -246,8 +246,10 @@ def test_fuzzed_workloads_get_a_verdict(client, hi, kind):
     ],
 )
 def test_the_cli_exits_2_with_a_message_on_hostile_files(capsys, tmp_path, name, content):
+    # Each file says it holds our kinds, so it is a manifest of ours that cannot be read.
+    ours = b"# apiVersion: runtime.wasmcloud.dev/v1alpha1\n"
     path = tmp_path / "x.yaml"
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    path.write_bytes(ours + (content if isinstance(content, bytes) else content.encode()))
     code = main(["check", str(path)])
     out, err = capsys.readouterr()
     assert code == 2, name

@@ -58,7 +58,7 @@ def test_deep_nesting_is_refused_in_yaml_and_json():
     with pytest.raises(InputError, match="nesting"):
         list(parse("[" * 10_000 + "]" * 10_000, "deep.yaml"))
     with pytest.raises(InputError, match="nesting too deep"):
-        list(parse("[" * 100_000 + "]" * 100_000, "deep.json"))
+        list(parse('{"a":' * 100_000 + "1" + "}" * 100_000, "deep.json"))
 
 
 def test_json_with_duplicate_keys_or_nan_is_refused():

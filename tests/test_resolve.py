@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import tempfile
+import threading
+import time
 
 import pytest
 from conftest import ROOT
@@ -11,6 +16,7 @@ from servers import binary, free_port, running
 from webhook.cli import main
 
 GOOD = str(ROOT / "examples" / "good-multi-backend.yaml")
+SECRET = "s3cr3t-planted"
 
 MANIFEST = """\
 apiVersion: runtime.wasmcloud.dev/v1alpha1
@@ -27,13 +33,13 @@ spec:
       version: 0.2.0-draft
       interfaces: [store]
       name: sessions
-      config: {{backend: redis, url: "redis://app:s3cr3t-planted@127.0.0.1:{redis}/0"}}
+      config: {{backend: redis, url: "{redis_url}"}}
     - namespace: wasi
       package: keyvalue
       version: 0.2.0-draft
       interfaces: [store]
       name: cache
-      config: {{backend: nats, url: "nats://127.0.0.1:{nats}", credentials: s3cr3t-planted}}
+      config: {{backend: nats, url: "{nats_url}", credentials: s3cr3t-planted}}
     - namespace: wasi
       package: blobstore
       version: 0.2.0-draft
@@ -43,20 +49,44 @@ spec:
 """
 
 
+def manifest(tmp_path, redis_url, nats_url, root=None):
+    path = tmp_path / "w.yaml"
+    path.write_text(MANIFEST.format(redis_url=redis_url, nats_url=nats_url, root=root or tmp_path))
+    return path
+
+
 @pytest.fixture(scope="module")
 def backends():
+    """redis with a password, and NATS with a user, a password and JetStream."""
     redis_port, nats_port = free_port(), free_port()
     redis = [binary("redis-server"), "--port", str(redis_port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"]  # fmt: skip
-    nats = [binary("nats-server"), "-a", "127.0.0.1", "-p", str(nats_port)]
-    with running(redis, redis_port), running(nats, nats_port):
-        yield redis_port, nats_port
+             "--save", "", "--appendonly", "no", "--requirepass", SECRET]  # fmt: skip
+    with tempfile.TemporaryDirectory() as store:
+        nats = [binary("nats-server"), "-a", "127.0.0.1", "-p", str(nats_port), "--user", "app",
+                "--pass", SECRET, "-js", "-sd", store]  # fmt: skip
+        with running(redis, redis_port), running(nats, nats_port):
+            yield redis_port, nats_port
+
+
+@pytest.fixture(scope="module")
+def plain_nats():
+    """NATS without authentication and without JetStream."""
+    port = free_port()
+    with running([binary("nats-server"), "-a", "127.0.0.1", "-p", str(port)], port):
+        yield port
 
 
 def resolve(capsys, *argv):
     code = main(["resolve", *argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def probes(capsys, path, *extra):
+    code, out, err = resolve(capsys, str(path), "--probe", "--format", "json", *extra)
+    routes = {r["name"]: r for r in json.loads(out)["workloads"][0]["routes"]}
+    assert SECRET not in out + err
+    return code, routes
 
 
 def test_text_table_shows_names_plugins_backends_and_the_default_route(capsys):
@@ -89,9 +119,15 @@ def test_json_follows_the_contract(capsys):
     assert (http["name"], http["servedBy"], http["plugin"]) == ("", "host", None)
 
 
+def test_output_goes_to_a_file_with_o(capsys, tmp_path):
+    out = tmp_path / "routes.json"
+    code, stdout, _ = resolve(capsys, GOOD, "--format", "json", "-o", str(out))
+    assert code == 0 and stdout == ""
+    assert json.loads(out.read_text())["workloads"][0]["name"] == "shop"
+
+
 def test_an_unnamed_entry_shows_the_plain_plugin_that_really_serves_it(capsys, tmp_path):
-    path = tmp_path / "w.yaml"
-    path.write_text(MANIFEST.format(redis=1, nats=2, root=tmp_path))
+    path = manifest(tmp_path, "redis://r:6379", "nats://n:4222")
     _, out, _ = resolve(capsys, str(path), "--format", "json")
     routes = {r["name"]: r for r in json.loads(out)["workloads"][0]["routes"]}
     assert (routes[""]["plugin"], routes[""]["backend"]) == ("wasi-keyvalue", None)
@@ -100,35 +136,126 @@ def test_an_unnamed_entry_shows_the_plain_plugin_that_really_serves_it(capsys, t
     assert set(routes["cache"]["settings"]) == {"backend", "url"}
 
 
-def test_probe_reaches_real_redis_and_nats_and_hides_secrets(capsys, tmp_path, backends):
+def test_probes_authenticate_to_real_redis_and_nats_and_hide_secrets(capsys, tmp_path, backends):
     redis_port, nats_port = backends
-    path = tmp_path / "w.yaml"
-    path.write_text(MANIFEST.format(redis=redis_port, nats=nats_port, root=tmp_path))
-    code, out, err = resolve(capsys, str(path), "--probe", "--format", "json")
-    routes = {r["name"]: r for r in json.loads(out)["workloads"][0]["routes"]}
-    assert code == 0, out
+    path = manifest(
+        tmp_path,
+        f"redis://:{SECRET}@127.0.0.1:{redis_port}/0",
+        f"nats://app:{SECRET}@127.0.0.1:{nats_port}",
+    )
+    code, routes = probes(capsys, path)
+    assert code == 0, routes
     assert routes["sessions"]["probe"] == {
-        "ok": True,
-        "detail": f"reachable at 127.0.0.1:{redis_port}",
-    }
-    assert routes["cache"]["probe"] == {"ok": True, "detail": f"reachable at 127.0.0.1:{nats_port}"}
+        "ok": True, "detail": f"Redis answers at 127.0.0.1:{redis_port} (authenticated)",
+    }  # fmt: skip
+    assert routes["cache"]["probe"] == {
+        "ok": True, "detail": f"NATS answers at 127.0.0.1:{nats_port} with JetStream",
+    }  # fmt: skip
     assert routes["files"]["probe"]["ok"] is True
-    assert "s3cr3t-planted" not in out + err
+    assert routes[""]["probe"] is None  # the host's own NATS store: nothing of ours to reach
     _, text, err = resolve(capsys, str(path), "--probe")
-    assert "s3cr3t-planted" not in text + err and "[ok: reachable" in text
+    assert SECRET not in text + err and "[ok: Redis answers" in text
+
+
+def test_a_wrong_or_missing_password_fails_the_probe(capsys, tmp_path, backends):
+    redis_port, nats_port = backends
+    wrong = manifest(
+        tmp_path, f"redis://:nope@127.0.0.1:{redis_port}", f"nats://app:nope@127.0.0.1:{nats_port}"
+    )
+    code, routes = probes(capsys, wrong)
+    assert code == 1
+    assert routes["sessions"]["probe"]["detail"].endswith("authentication failed")
+    assert "refused the connection" in routes["cache"]["probe"]["detail"]
+    missing = manifest(tmp_path, f"redis://127.0.0.1:{redis_port}", f"nats://127.0.0.1:{nats_port}")
+    code, routes = probes(capsys, missing)
+    assert code == 1 and "requires a password" in routes["sessions"]["probe"]["detail"]
+
+
+def test_nats_must_speak_nats_and_have_jetstream_for_a_store(
+    capsys, tmp_path, backends, plain_nats
+):
+    redis_port, _ = backends
+    redis_url = f"redis://:{SECRET}@127.0.0.1:{redis_port}"
+    not_nats = manifest(tmp_path, redis_url, f"nats://127.0.0.1:{redis_port}")
+    code, routes = probes(capsys, not_nats, "--timeout", "3")
+    assert code == 1 and "not a NATS server" in routes["cache"]["probe"]["detail"]
+    no_js = manifest(tmp_path, redis_url, f"nats://127.0.0.1:{plain_nats}")
+    code, routes = probes(capsys, no_js)
+    assert code == 1 and "JetStream is not enabled" in routes["cache"]["probe"]["detail"]
+
+
+def test_the_first_answering_server_of_a_nats_list_is_enough(capsys, tmp_path, backends):
+    redis_port, nats_port = backends
+    dead = free_port()
+    path = manifest(
+        tmp_path,
+        f"redis://:{SECRET}@127.0.0.1:{redis_port}",
+        f"nats://127.0.0.1:{dead},nats://app:{SECRET}@127.0.0.1:{nats_port}",
+    )
+    code, routes = probes(capsys, path)
+    assert code == 0 and routes["cache"]["probe"]["ok"] is True
 
 
 def test_unreachable_backends_and_missing_roots_fail_the_probe(capsys, tmp_path):
     dead = free_port()
-    path = tmp_path / "w.yaml"
-    path.write_text(MANIFEST.format(redis=dead, nats=dead, root=tmp_path / "nope"))
-    code, out, _ = resolve(capsys, str(path), "--probe", "--timeout", "0.5", "--format", "json")
-    routes = {r["name"]: r for r in json.loads(out)["workloads"][0]["routes"]}
+    path = manifest(
+        tmp_path, f"redis://127.0.0.1:{dead}", f"nats://127.0.0.1:{dead}", root=tmp_path / "nope"
+    )
+    code, routes = probes(capsys, path, "--timeout", "2")
     assert code == 1
-    assert routes["sessions"]["probe"]["ok"] is False
     assert routes["sessions"]["probe"]["detail"].startswith(f"unreachable: 127.0.0.1:{dead}")
     assert routes["cache"]["probe"]["ok"] is False
     assert routes["files"]["probe"] == {"ok": False, "detail": "root directory does not exist"}
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("redis://127.0.0.1:abc", "its port is not a number"),
+        (f"redis://:pa#ss/{SECRET}@127.0.0.1:1", "unreachable"),
+        ("redis://", "it names no host"),
+    ],
+)
+def test_odd_urls_are_reported_on_their_route_never_a_crash(capsys, tmp_path, url, says):
+    path = manifest(tmp_path, url, "nats://127.0.0.1:1")
+    code, routes = probes(capsys, path, "--timeout", "2")
+    assert code == 1 and says in routes["sessions"]["probe"]["detail"]
+
+
+def test_one_deadline_bounds_all_probes_even_against_a_trickling_server(capsys, tmp_path):
+    # A server that accepts and then sends one byte every 0.2 s, forever.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        held = []
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(listener.accept()[0])
+            for conn in held:
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"I")
+        for conn in held:
+            conn.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        path = manifest(tmp_path, f"redis://127.0.0.1:{port}", f"nats://127.0.0.1:{port}")
+        started = time.monotonic()
+        code, routes = probes(capsys, path, "--timeout", "1.5")
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert code == 1 and elapsed < 3, elapsed  # both probes ran at once, under one deadline
+    assert "deadline" in routes["sessions"]["probe"]["detail"]
+    assert "not a NATS server" in routes["cache"]["probe"]["detail"]  # it never greeted
 
 
 def test_resolve_without_a_catalog_is_a_usage_error(capsys):

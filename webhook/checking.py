@@ -1,4 +1,4 @@
-"""``bindcheck check`` without the command line: paths in, a Report out."""
+"""``bindcheck check`` without the command line: inputs in, results streamed to a reporter."""
 
 from __future__ import annotations
 
@@ -7,35 +7,52 @@ from collections.abc import Iterable
 
 from webhook.core import Validator
 from webhook.errors import InputError
-from webhook.manifests import documents
-from webhook.report.results import Report, Result
+from webhook.inputs import Inputs, Skipped, documents
+from webhook.report.results import Collector, Report, Reporter, Result, Summary
 
 
-def check_paths(paths: Iterable[str], validator: Validator) -> Report:
-    """Check every document of every path; an unreadable file is recorded and the rest go on."""
-    report = Report(rules=validator.rule_descriptions)
+def run_check(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summary:
+    """Check every document of the inputs; each result goes to ``reporter`` as it comes."""
     # Parsing makes many short-lived, acyclic objects; the default collector
     # thresholds spend a third of the run rescanning them. Collect less often.
     gc.freeze()
     thresholds = gc.get_threshold()
     gc.set_threshold(50_000, 50, 100)
     try:
-        _check_all(paths, validator, report)
+        summary = _check_all(inputs, validator, reporter)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-    return report
+    reporter.finish(summary)
+    return summary
 
 
-def _check_all(paths: Iterable[str], validator: Validator, report: Report) -> None:
-    for doc in documents(paths):
+def _check_all(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summary:
+    summary = Summary()
+    for doc in documents(inputs):
         if isinstance(doc, InputError):
-            report.errors.append(doc)
+            summary.errors.append(doc)
+            continue
+        if isinstance(doc, Skipped):
+            summary.skipped_files.append((doc.source, doc.reason))
             continue
         outcome = validator.check(doc.obj)
         if outcome is None:
-            report.skipped += 1
+            summary.skipped += 1
             continue
-        if not outcome.violations:
-            doc.node = doc.obj = None  # kept only to locate violations
-        report.results.append(Result(doc, outcome))
+        summary.objects += 1
+        if not outcome.allowed:
+            summary.denied += 1
+        elif outcome.warnings:
+            summary.warned += 1
+        # Lines are looked up now, so nothing keeps the document once it is reported.
+        lines = tuple(doc.line_of(v.field) for v in outcome.violations)
+        reporter.result(Result(doc.source, doc.line, outcome, lines))
+    return summary
+
+
+def check_paths(paths: Iterable[str], validator: Validator) -> Report:
+    """Check paths and keep every result (a library call; the command line streams)."""
+    collector = Collector()
+    run_check(Inputs(list(paths)), validator, collector)
+    return collector.report

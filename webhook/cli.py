@@ -1,17 +1,20 @@
 """The ``bindcheck`` command: parse arguments, call the core, print, exit.
 
-Exit codes (decided in one place, :func:`main`): 0 ok, 1 denied or a probe
-failed, 2 bad input or usage, 3 internal error.
+Exit codes: 0 ok, 1 denied (or warned with ``--fail-on-warnings``, or a probe
+failed), 2 bad input or usage, 3 internal error. Each command computes its code
+from its counts in one place; :func:`main` maps errors to codes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from webhook import __version__
 from webhook.cel.engines import DEFAULT_ENGINE, ENGINES
@@ -21,6 +24,18 @@ from webhook.runtime.catalog import load_catalog
 from webhook.violations import Action, Policy
 
 EXIT_OK, EXIT_DENIED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+DESCRIPTION = """\
+Check wasmCloud workloads that import one host interface under several names
+(hostInterfaces entries with a `name`), before a host fails them at deploy time.
+
+  bindcheck check manifests/            CI gate: exit 1 when something is denied
+  bindcheck resolve app.yaml            which plugin and backend serves each name
+  bindcheck serve                       the HTTPS admission webhook
+  bindcheck rules                       every rule, its action and what it checks
+
+Without --catalog the host is the standard wasmCloud host (`bindcheck catalog show`).
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,35 +75,40 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
     return parse
 
 
-def _validator_options(p: argparse.ArgumentParser, catalog: bool = True) -> None:
+def _catalog_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="host catalog file; 'none' checks schema and naming only "
+        "(default: the embedded standard host)",
+    )
+
+
+def _validator_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy",
         choices=[x.value for x in Policy],
         default=Policy.UPSTREAM.value,
-        help="naming policy (default: upstream, what the CRD enforces)",
+        help="naming policy: upstream is what the CRD enforces, strict the original design "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--rules",
         action="append",
         default=[],
-        metavar="DIR",
+        metavar="PATH",
         type=Path,
-        help="extra directory of CEL rule files (repeatable)",
+        help="extra CEL rule file, or directory of them (repeatable; default: none)",
     )
-    if catalog:
-        p.add_argument(
-            "--catalog",
-            metavar="FILE",
-            help="host catalog file; 'none' for schema and naming only "
-            "(default: the embedded standard host)",
-        )
+    _catalog_option(p)
     p.add_argument(
         "--rule-action",
         action="append",
         default=[],
         type=_rule_action,
         metavar="RULE=ACTION",
-        help="override a rule's action: deny|warn|audit|off",
+        help="override a rule's action: deny, warn, audit or off (repeatable; "
+        "default: each rule's own, see `bindcheck rules`)",
     )
     p.add_argument(
         "--engine",
@@ -98,39 +118,117 @@ def _validator_options(p: argparse.ArgumentParser, catalog: bool = True) -> None
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bindcheck", description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version", version=f"bindcheck {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _output_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)"
+    )
 
-    check = sub.add_parser("check", help="check manifest files (for CI)")
-    check.add_argument(
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "paths",
         nargs="+",
         metavar="PATH",
-        help="files, directories (recursive *.yaml|*.yml|*.json) or - for stdin",
+        help="files, directories (searched for *.yaml, *.yml, *.json) or - for stdin",
     )
-    _validator_options(check)
-    check.add_argument("--format", choices=["text", "json", "junit", "sarif"], default="text")
-    check.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files or directories matching GLOB, by path or name (repeatable; "
+        "node_modules and .git are always left out)",
+    )
 
-    resolve = sub.add_parser("resolve", help="show what a host would bind each name to")
-    resolve.add_argument("paths", nargs="+", metavar="PATH")
-    resolve.add_argument("--catalog", metavar="FILE")
-    resolve.add_argument("--format", choices=["text", "json"], default="text")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bindcheck",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"bindcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check manifest files (the CI gate)")
+    _input_options(check)
+    _validator_options(check)
+    check.add_argument(
+        "--format",
+        choices=["text", "json", "junit", "sarif"],
+        default="text",
+        help="report format (default: %(default)s)",
+    )
+    _output_option(check)
+    check.add_argument(
+        "-q", "--quiet", action="store_true", help="only findings and the summary (default: off)"
+    )
+    check.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour text output: auto colours a terminal unless NO_COLOR is set "
+        "(default: %(default)s)",
+    )
+    check.add_argument(
+        "--fail-on-warnings",
+        action="store_true",
+        help="exit 1 when anything has warnings, not only denials (default: off)",
+    )
+
+    resolve = sub.add_parser("resolve", help="show which plugin and backend serves each name")
+    _input_options(resolve)
+    _catalog_option(resolve)
+    resolve.add_argument(
+        "--format", choices=["text", "json"], default="text", help="(default: %(default)s)"
+    )
+    _output_option(resolve)
     resolve.add_argument(
         "--probe",
         action="store_true",
-        help="connect to each Redis/NATS backend and report reachability",
+        help="connect to each Redis and NATS backend, authenticating as configured, and check "
+        "filesystem roots (default: off)",
     )
-    resolve.add_argument("--timeout", type=float, default=2.0, help="probe timeout in seconds")
+    resolve.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=5.0,
+        help="seconds all probes together may take (default: %(default)s)",
+    )
+
+    rules = sub.add_parser("rules", help="list every rule id, its action, policy and purpose")
+    _validator_options(rules)
+    rules.add_argument(
+        "--format", choices=["text", "json"], default="text", help="(default: %(default)s)"
+    )
+
+    sub.add_parser("version", help="print the version")
 
     serve = sub.add_parser("serve", help="run the HTTPS admission webhook")
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a webhook serves the cluster
-    serve.add_argument("--port", type=_port, default=8443, help="TCP port (default: 8443)")
-    serve.add_argument("--cert-dir", type=Path, default=Path("certs"))
-    serve.add_argument("--client-ca", type=Path, help="require client certs signed by this CA")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",  # noqa: S104 - a webhook serves the cluster
+        help="address to listen on (default: %(default)s)",
+    )
+    serve.add_argument("--port", type=_port, default=8443, help="TCP port (default: %(default)s)")
+    serve.add_argument(
+        "--cert-dir",
+        type=Path,
+        default=Path("certs"),
+        help="ca.crt, tls.crt and tls.key, created on first start when absent; reloaded "
+        "when they change (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--client-ca",
+        type=Path,
+        help="require client certificates signed by this CA (default: off)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info logs one line per decision (default: %(default)s)",
+    )
     serve.add_argument(
         "--max-body-bytes",
         type=_positive(int),
@@ -165,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-ratcheting",
         dest="ratcheting",
         action="store_false",
-        help="deny old violations on UPDATE too",
+        help="on UPDATE, deny violations the old object already had too (default: they warn)",
     )
     _validator_options(serve)
 
@@ -176,18 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     show = catalog_sub.add_parser(
         "show", help="the effective host: plugins in binding order, worlds, backends"
     )
+    _catalog_option(show)
     show.add_argument(
-        "--catalog", metavar="FILE", help="host catalog file (default: the embedded standard host)"
-    )
-    show.add_argument(
-        "--format", choices=["text", "json"], default="text", help="output format (default: text)"
+        "--format", choices=["text", "json"], default="text", help="(default: %(default)s)"
     )
     catalog_sub.add_parser("schema", help="the catalog format as JSON Schema, for editors and CI")
 
     certs = sub.add_parser("certs", help="write a CA and a serving certificate for a Service")
-    certs.add_argument("--service", required=True)
-    certs.add_argument("--namespace", required=True)
-    certs.add_argument("--out", type=Path, default=Path("certs"))
+    certs.add_argument("--service", required=True, help="the webhook's Service name")
+    certs.add_argument("--namespace", required=True, help="the Service's namespace")
+    certs.add_argument(
+        "--out", type=Path, default=Path("certs"), help="directory to write (default: %(default)s)"
+    )
     return parser
 
 
@@ -204,63 +302,133 @@ def make_validator(args: argparse.Namespace) -> Validator:
     )
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "check":
-        from webhook.checking import check_paths
-        from webhook.report import FORMATS
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """Where a report goes; a FILE that cannot be written is a usage error."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        f = Path(path).open("w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with f:
+        yield f
 
-        report = check_paths(args.paths, make_validator(args))
-        text = FORMATS[args.format](report)
-        if args.output:
-            try:
-                Path(args.output).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-        else:
-            sys.stdout.write(text)
-        for error in report.errors:
-            if args.format != "text":  # text already lists them
-                sys.stderr.write(f"bindcheck: {error}\n")
-        if not (report.results or report.skipped or report.errors):
-            sys.stderr.write(f"bindcheck: warning: no documents found in {' '.join(args.paths)}\n")
-        return report.exit_code()
-    if args.command == "resolve":
-        from webhook.resolving import run_resolve
 
-        return run_resolve(
-            args.paths, load_catalog(args.catalog), args.format, args.probe, args.timeout
+def _use_color(choice: str, out: TextIO) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return out.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from webhook.checking import run_check
+    from webhook.inputs import Inputs
+    from webhook.report import FORMATS, Options
+
+    validator = make_validator(args)
+    with _output(args.output) as out:
+        options = Options(quiet=args.quiet, color=_use_color(args.color, out))
+        reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
+        summary = run_check(Inputs(args.paths, args.exclude), validator, reporter)
+    for error in summary.errors:
+        if args.format != "text" or args.output:  # the text report already lists them
+            sys.stderr.write(f"bindcheck: {error}\n")
+    if not (summary.objects or summary.skipped or summary.errors or summary.skipped_files):
+        sys.stderr.write(
+            f"bindcheck: warning: no manifests found in {' '.join(args.paths)} "
+            "(searched *.yaml, *.yml, *.json)\n"
         )
-    if args.command == "catalog":
-        from webhook import catalog_view
+    return summary.exit_code(args.fail_on_warnings)
 
-        if args.catalog_command == "schema":
-            sys.stdout.write(catalog_view.schema())
-            return EXIT_OK
-        shown = load_catalog(args.catalog)
-        if shown is None:
-            raise ConfigError("catalog show needs a catalog; 'none' has nothing to show")
-        render = catalog_view.show_json if args.format == "json" else catalog_view.show_text
-        sys.stdout.write(render(shown))
+
+def _resolve(args: argparse.Namespace) -> int:
+    from webhook.inputs import Inputs
+    from webhook.resolving import run_resolve
+
+    catalog = load_catalog(args.catalog)
+    if catalog is None:
+        raise ConfigError("resolve needs a host catalog; drop --catalog none")
+    with _output(args.output) as out:
+        return run_resolve(
+            Inputs(args.paths, args.exclude), catalog, args.format, args.probe, args.timeout, out
+        )
+
+
+def _rules(args: argparse.Namespace) -> int:
+    import json
+
+    table = make_validator(args).rule_table()
+    if args.format == "json":
+        rows = [
+            {"id": r.id, "action": str(r.action), "policy": r.policy, "where": r.where,
+             "description": r.description}
+            for r in table
+        ]  # fmt: skip
+        sys.stdout.write(json.dumps({"rules": rows}, indent=2) + "\n")
         return EXIT_OK
-    if args.command == "certs":
-        from webhook.certs import write_service_certs
+    width = max(len(r.id) for r in table)
+    sys.stdout.write(f"{'RULE':<{width}}  {'ACTION':<6}  {'POLICY':<8}  WHAT IT CHECKS\n")
+    for r in table:
+        sys.stdout.write(f"{r.id:<{width}}  {r.action!s:<6}  {r.policy:<8}  {r.description}\n")
+    sys.stdout.write(
+        f"\n{len(table)} rules (policy {args.policy}). Change an action with "
+        "--rule-action RULE=deny|warn|audit|off.\n"
+    )
+    return EXIT_OK
 
-        bundle = write_service_certs(args.out, args.service, args.namespace)
-        sys.stderr.write(f"wrote ca.crt, tls.crt, tls.key to {args.out}\ncaBundle:\n")
-        sys.stdout.write(bundle + "\n")
+
+def _catalog(args: argparse.Namespace) -> int:
+    from webhook import catalog_view
+
+    if args.catalog_command == "schema":
+        sys.stdout.write(catalog_view.schema())
         return EXIT_OK
-    if args.command == "serve":
-        from webhook.serving import run_server
+    shown = load_catalog(args.catalog)
+    if shown is None:
+        raise ConfigError("catalog show needs a catalog; 'none' has nothing to show")
+    render = catalog_view.show_json if args.format == "json" else catalog_view.show_text
+    sys.stdout.write(render(shown))
+    return EXIT_OK
 
-        return run_server(args, make_validator(args), lambda: make_validator(args))
-    raise AssertionError(args.command)
+
+def _certs(args: argparse.Namespace) -> int:
+    from webhook.certs import write_service_certs
+
+    bundle = write_service_certs(args.out, args.service, args.namespace)
+    sys.stderr.write(f"wrote ca.crt, tls.crt, tls.key to {args.out}\ncaBundle:\n")
+    sys.stdout.write(bundle + "\n")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from webhook.serving import run_server
+
+    return run_server(args, make_validator(args), lambda: make_validator(args))
+
+
+def _version(_: argparse.Namespace) -> int:
+    sys.stdout.write(f"bindcheck {__version__}\n")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "resolve": _resolve,
+    "rules": _rules,
+    "version": _version,
+    "serve": _serve,
+    "catalog": _catalog,
+    "certs": _certs,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
-    except (ConfigError, BindcheckError) as exc:
+        return COMMANDS[args.command](args)
+    except BindcheckError as exc:
         sys.stderr.write(f"bindcheck: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -24,36 +24,7 @@ from webhook.runtime.catalog import Catalog
 from webhook.text import shown
 from webhook.verdict_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from webhook.verdict_cache import VerdictCache
-from webhook.violations import Action, Policy, Reason, Violation
-
-PYTHON_RULES: dict[str, str] = {
-    "schema-type": "A value has the wrong type for the CRD schema",
-    "schema-required": "A required field is absent",
-    "schema-max-length": "A string is longer than the CRD allows",
-    "schema-pattern": "A name does not match ^[a-z0-9][a-z0-9-]*$",
-    "schema-max-items": "More than 64 hostInterfaces entries",
-    "schema-min-items": "An entry lists no interfaces",
-    "schema-unknown-field": "A field the CRD does not know (the API server drops it)",
-    "name-required": "Entries sharing a namespace:package must all be named (strict)",
-    "name-unique": "A name repeats within one namespace:package (strict)",
-    "plugin-named-instances": "A plugin without named instances would get several named entries",
-    "interface-unavailable": "No plugin on the host serves the entry",
-    "backend-unknown": "config.backend names a backend the plugin does not have",
-    "backend-config-missing": "The chosen backend needs a config key that is absent",
-    "plugin-config-missing": "The plugin needs a config key that is absent (postgres database, "
-    "a labelled secret)",
-    "plugin-unconfigured": "The plugin cannot serve the entry the way the host is started (warn)",
-    "backend-ignored": "config.backend on an entry whose plugin does not route by backend (warn)",
-    "route-collision": "Two entries reach a multiplexed plugin under one name; one replaces "
-    "the other (warn)",
-    "http-host": "The HTTP entry point lacks a valid config.host for the host's router",
-    "http-host-alias": "A config.host-aliases name the router drops (warn)",
-    "hostgroup-unmatched": "The hostSelector matches no host group: the workload stays pending "
-    "(warn)",
-    "rule-error": "A CEL rule could not be evaluated on the object",
-    "violations-truncated": "More violations than one answer lists; the rest are counted",
-}
-"""Rule ids raised by Python checks (see webhook/violations.py for what each means)."""
+from webhook.violations import PYTHON_RULES, Action, Policy, Reason, RuleInfo, Violation
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +156,22 @@ class Validator:
     @property
     def rule_descriptions(self) -> dict[str, str]:
         """Every rule id this validator can raise, with what it means."""
-        return {**PYTHON_RULES, **{r.id: r.description for r in self.rules}}
+        return {r.id: r.description for r in self.rule_table()}
+
+    def rule_table(self) -> list[RuleInfo]:
+        """Every rule: Python checks and CEL rules, with the action this validator applies
+        (``off`` when disabled) and the policy it runs under."""
+        table = [*PYTHON_RULES.values()]
+        table += [
+            RuleInfo(r.id, r.description, r.action, r.policy, f"CEL, {r.source}:{r.line}")
+            for r in self.rules
+        ]
+        return [
+            replace(info, action=self.actions.get(info.id, info.action))
+            if info.id not in self.disabled
+            else replace(info, action="off")
+            for info in sorted(table, key=lambda i: i.id)
+        ]
 
 
 MAX_VIOLATIONS = 100

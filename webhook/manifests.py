@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -50,9 +49,14 @@ class Document:
     line: int
     obj: Any
     node: yaml.Node | None = field(default=None, repr=False)
+    json_text: str | None = field(default=None, repr=False)
+    """A JSON document's text: its node tree is composed only when a line is asked for."""
 
     def line_of(self, path: str) -> int:
         """The line of the deepest node on ``path`` that exists (the document line if none)."""
+        if self.node is None and self.json_text is not None:
+            self.node = _json_nodes(self.json_text)
+            self.json_text = None
         node = self.node
         line = self.line
         if node is None:
@@ -64,6 +68,15 @@ class Document:
             node = child
             line = node.start_mark.line + 1
         return line
+
+
+def _json_nodes(text: str) -> yaml.Node | None:
+    """Positions of a JSON text's values: JSON is YAML flow syntax, so the YAML composer
+    gives every node its line (values come from the JSON parser, never from here)."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
 
 
 def _child(node: yaml.Node, key: str, index: int | None) -> yaml.Node | None:
@@ -84,7 +97,7 @@ def parse(text: str, source: str) -> Iterator[Document]:
     Raises :class:`InputError` naming source and line at the first bad document;
     the documents before it have been yielded already.
     """
-    if source.endswith(".json") or (source == "<stdin>" and text.lstrip()[:1] in ("{", "[")):
+    if text.lstrip()[:1] == "{":  # kubectl's sniffing: JSON is what starts with "{"
         yield from _parse_json(text, source)
         return
     loader = KubectlLoader(text)
@@ -234,7 +247,8 @@ def _parse_json(text: str, source: str) -> Iterator[Document]:
         raise InputError(source, 1, f"invalid JSON: {exc}") from None
     except RecursionError:
         raise InputError(source, 1, "invalid JSON: nesting too deep") from None
-    yield from _expand_list(Document(source, 1, obj))
+    line = text[: len(text) - len(text.lstrip())].count("\n") + 1
+    yield from _expand_list(Document(source, line, obj, json_text=text))
 
 
 def _expand_list(doc: Document) -> Iterator[Document]:
@@ -301,50 +315,6 @@ def _check_unique_keys(node: yaml.MappingNode, source: str) -> None:
                 f"mapping key {key_node.value[:80]!r} already defined",
             )
         seen.add(key_node.value)
-
-
-def read_path(path: str) -> Iterator[Document]:
-    """Documents of one file, or of stdin for ``-``."""
-    import sys
-
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        yield from parse(_decode(data, "<stdin>"), "<stdin>")
-        return
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(path, 0, f"cannot read: {exc.strerror or exc}") from None
-    yield from parse(_decode(data, path), path)
-
-
-def documents(paths: Iterable[str]) -> Iterator[Document | InputError]:
-    """Every document under ``paths``; an unreadable file comes as its error, and the rest go on."""
-    for path in expand_paths(paths):
-        try:
-            yield from read_path(path)
-        except InputError as exc:
-            yield exc
-
-
-def _decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(source, line, f"not UTF-8 (byte 0x{data[exc.start]:02x})") from None
-
-
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files to read: files as given, directories recursively by manifest suffix, sorted."""
-    for path in paths:
-        p = Path(path)
-        if path != "-" and p.is_dir():
-            yield from sorted(
-                str(f) for f in p.rglob("*") if f.is_file() and f.suffix in MANIFEST_SUFFIXES
-            )
-        else:
-            yield path
 
 
 def identity(obj: Any) -> tuple[str, str, str] | None:

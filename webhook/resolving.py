@@ -4,40 +4,50 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, TextIO
 
 from webhook.checks.capability import check_capability
 from webhook.checks.schema import check_schema, check_spec_gap
 from webhook.errors import InputError
-from webhook.manifests import Document, documents, identity, locate
+from webhook.inputs import Inputs, Skipped, documents
+from webhook.manifests import Document, identity, locate
 from webhook.report.json_format import violation_dict
 from webhook.runtime.catalog import Catalog
-from webhook.runtime.probes import probe
-from webhook.runtime.routes import bind_group, routes_for
+from webhook.runtime.probes import probe_all
+from webhook.runtime.routes import Route, bind_group, routes_for
 from webhook.text import printable
 
 
 def resolve_paths(
-    paths: Iterable[str], catalog: Catalog, do_probe: bool, timeout: float
+    inputs: Inputs, catalog: Catalog, do_probe: bool, timeout: float
 ) -> tuple[list[dict[str, Any]], list[InputError]]:
-    """Routing tables of every workload in ``paths``, plus the inputs that could not be read."""
+    """Routing tables of every workload in the inputs, plus the inputs that could not be
+    read. With ``do_probe`` every route of every workload is probed at once, under one
+    deadline of ``timeout`` seconds."""
     workloads: list[dict[str, Any]] = []
     errors: list[InputError] = []
-    for doc in documents(paths):
+    routes: list[Route] = []
+    for doc in documents(inputs):
         if isinstance(doc, InputError):
             errors.append(doc)
             continue
-        table = resolve_document(doc, catalog, do_probe, timeout)
+        if isinstance(doc, Skipped):
+            continue
+        table = resolve_document(doc, catalog, routes)
         if table is not None:
             workloads.append(table)
+    if do_probe:
+        results = iter(probe_all(routes, timeout))
+        for w in workloads:
+            for row in w["routes"]:
+                found = next(results)
+                row["probe"] = None if found is None else {"ok": found.ok, "detail": found.detail}
     return workloads, errors
 
 
-def resolve_document(
-    doc: Document, catalog: Catalog, do_probe: bool, timeout: float
-) -> dict[str, Any] | None:
-    """One workload's routes (the JSON contract's shape); ``None`` for other kinds."""
+def resolve_document(doc: Document, catalog: Catalog, routes: list[Route]) -> dict[str, Any] | None:
+    """One workload's routes (the JSON contract's shape), appended to ``routes`` too;
+    ``None`` for other kinds."""
     ident = identity(doc.obj)
     if ident is None:
         return None
@@ -51,10 +61,7 @@ def resolve_document(
     groups = catalog.groups_for(workload.host_selector)
     claims = bind_group(schema.entries, catalog, groups[0]) if groups else []
     for route in routes_for(claims):
-        probed = None
-        if do_probe:
-            ok, detail = probe(route, timeout)
-            probed = {"ok": ok, "detail": detail}
+        routes.append(route)
         rows.append(
             {
                 "index": route.entry.index,
@@ -65,7 +72,7 @@ def resolve_document(
                 "backend": route.backend,
                 "settings": route.settings,
                 "ignored": route.ignored,
-                "probe": probed,
+                "probe": None,
             }
         )
     return {
@@ -120,17 +127,14 @@ def _route_line(r: dict[str, Any]) -> str:
 
 
 def run_resolve(
-    paths: list[str], catalog: Catalog | None, fmt: str, do_probe: bool, timeout: float
+    inputs: Inputs, catalog: Catalog, fmt: str, do_probe: bool, timeout: float, out: TextIO
 ) -> int:
-    """Print the tables; exit 1 when a probe failed or a workload cannot bind, 2 on bad input."""
-    if catalog is None:
-        sys.stderr.write("bindcheck: resolve needs a host catalog; drop --catalog none\n")
-        return 2
-    workloads, errors = resolve_paths(paths, catalog, do_probe, timeout)
+    """Write the tables; exit 1 when a probe failed or a workload cannot bind, 2 on bad input."""
+    workloads, errors = resolve_paths(inputs, catalog, do_probe, timeout)
     if fmt == "json":
-        sys.stdout.write(json.dumps({"workloads": workloads}, indent=2) + "\n")
+        out.write(json.dumps({"workloads": workloads}, indent=2) + "\n")
     else:
-        sys.stdout.write(render_text(workloads))
+        out.write(render_text(workloads))
     for error in errors:
         sys.stderr.write(f"bindcheck: {error}\n")
     if errors:

@@ -144,11 +144,14 @@ def builtin_rules_dir() -> Path:
     return Path(override) if override else Path(__file__).resolve().parents[1] / "data" / "rules"
 
 
-def rule_files(directory: Path) -> list[Path]:
-    """``*.yaml``/``*.yml`` in a directory, sorted; a missing directory is a load error."""
-    if not directory.is_dir():
-        raise RuleLoadError(str(directory), 0, "rules directory does not exist")
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+def rule_files(path: Path) -> list[Path]:
+    """A rule file, or the ``*.yaml``/``*.yml`` files of a directory, sorted; a path that
+    does not exist is a load error."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise RuleLoadError(str(path), 0, "no such rule file or directory")
+    return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def load_rules(paths: Iterable[Path], engine: Engine) -> list[Rule]:

@@ -21,6 +21,7 @@ from webhook.runtime.multiplex import (
 )
 from webhook.runtime.routes import bind_group
 from webhook.runtime.settings import reading
+from webhook.runtime.urls import url_problem
 from webhook.runtime.wit import display, host_version, package_label
 from webhook.text import shown
 from webhook.violations import Action, Reason, Violation, entry_label
@@ -231,6 +232,19 @@ class _GroupCheck:
 
     def _backend(self, entry: HostInterface, plugin: Plugin, mux: Multiplex) -> list[Violation]:
         choice = choose_backend(entry, mux)
+        backend = choice.backend
+        if backend is not None and backend.url is not None and "url" in entry.config:
+            why = url_problem(entry.config["url"], backend.url)
+            if why is not None:
+                return [
+                    Violation(
+                        self._path(entry, ".config.url"),
+                        Reason.INVALID,
+                        f"[{entry.index}] routes to the {backend.name} backend of "
+                        f"'{plugin.id}', which cannot use config.url: {why}",
+                        "backend-config-invalid",
+                    )
+                ]
         if not (choice.unknown or choice.missing):
             return []
         if choice.unknown:
@@ -246,9 +260,8 @@ class _GroupCheck:
                     Action.WARN if entry.external_config else Action.DENY,
                 )
             ]
-        if entry.external_config or choice.backend is None:
+        if entry.external_config or backend is None:
             return []
-        backend = choice.backend
         return [
             Violation(
                 self._path(entry, f".config.{key}"),

@@ -1,21 +1,19 @@
-"""Rendering outcomes at the edge: one module per format behind one function signature."""
+"""Rendering outcomes at the edge: one module per format behind one interface, a
+:class:`Reporter` that receives results as the run goes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from webhook.report.json_format import JsonReporter
+from webhook.report.junit import JunitReporter
+from webhook.report.results import Options, Report, Reporter, Result, Summary
+from webhook.report.sarif import SarifReporter
+from webhook.report.text import TextReporter
 
-from webhook.report.json_format import render_json
-from webhook.report.junit import render_junit
-from webhook.report.results import Report, Result
-from webhook.report.sarif import render_sarif
-from webhook.report.text import render_text
-
-Renderer = Callable[[Report], str]
-FORMATS: dict[str, Renderer] = {
-    "text": render_text,
-    "json": render_json,
-    "junit": render_junit,
-    "sarif": render_sarif,
+FORMATS: dict[str, type[Reporter]] = {
+    "text": TextReporter,
+    "json": JsonReporter,
+    "junit": JunitReporter,
+    "sarif": SarifReporter,
 }
 
-__all__ = ["FORMATS", "Renderer", "Report", "Result"]
+__all__ = ["FORMATS", "Options", "Report", "Reporter", "Result", "Summary"]

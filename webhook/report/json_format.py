@@ -1,11 +1,19 @@
-"""The JSON contract of DESIGN.md (results + summary), plus unreadable inputs as errors."""
+"""The JSON contract of DESIGN.md, written as the run goes::
+
+{"results": [{"source", "line", "kind", "name", "namespace", "allowed",
+              "violations": [{"field", "reason", "message", "rule", "line"}],
+              "warnings": [...], "audits": [...]}],
+ "errors": [{"source", "line", "message"}],
+ "skippedFiles": [{"source", "reason"}],
+ "summary": {"objects", "denied", "warned", "skipped"}}
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from webhook.report.results import Report
+from webhook.report.results import Reporter, Result, Summary
 from webhook.violations import Violation
 
 
@@ -13,30 +21,42 @@ def violation_dict(v: Violation) -> dict[str, str]:
     return {"field": v.field, "reason": v.reason.value, "message": v.message, "rule": v.rule}
 
 
-def render_json(report: Report) -> str:
-    results: list[dict[str, Any]] = [
-        {
-            "source": r.source,
-            "line": r.line,
-            "kind": r.outcome.kind,
-            "name": r.outcome.name,
-            "namespace": r.outcome.namespace,
-            "allowed": r.outcome.allowed,
-            "violations": [violation_dict(v) for v in r.outcome.denials],
-            "warnings": [violation_dict(v) for v in r.outcome.warnings],
-            "audits": [violation_dict(v) for v in r.outcome.audits],
+class JsonReporter(Reporter):
+    _started = False
+
+    def result(self, result: Result) -> None:
+        o = result.outcome
+        found: dict[str, list[dict[str, Any]]] = {"violations": [], "warnings": [], "audits": []}
+        for v, line in zip(o.violations, result.lines, strict=True):
+            key = {"deny": "violations", "warn": "warnings", "audit": "audits"}[v.action.value]
+            found[key].append({**violation_dict(v), "line": line})
+        record = {
+            "source": result.source,
+            "line": result.line,
+            "kind": o.kind,
+            "name": o.name,
+            "namespace": o.namespace,
+            "allowed": o.allowed,
+            **found,
         }
-        for r in report.results
-    ]
-    out = {
-        "results": results,
-        "errors": [
-            {"source": e.source, "line": e.line, "message": e.message} for e in report.errors
-        ],
-        "summary": {
-            "objects": len(report.results),
-            "denied": report.denied,
-            "skipped": report.skipped,
-        },
-    }
-    return json.dumps(out, indent=2) + "\n"
+        self.out.write(",\n  " if self._started else '{"results": [\n  ')
+        self._started = True
+        self.out.write(json.dumps(record))
+
+    def finish(self, summary: Summary) -> None:
+        if not self._started:
+            self.out.write('{"results": [')
+        tail = {
+            "errors": [
+                {"source": e.source, "line": e.line, "message": e.message} for e in summary.errors
+            ],
+            "skippedFiles": [{"source": s, "reason": r} for s, r in summary.skipped_files],
+            "summary": {
+                "objects": summary.objects,
+                "denied": summary.denied,
+                "warned": summary.warned,
+                "skipped": summary.skipped,
+            },
+        }
+        body = json.dumps(tail, indent=2)[1:]  # the object's members, without its "{"
+        self.out.write("\n]," + body + "\n")

@@ -3,6 +3,7 @@
 Denials are ``error``, warnings ``warning``, audits ``note``. Each result points
 at the line of the offending field (not just the document) and carries the
 field path as a logical location and a fingerprint that survives line shifts.
+Written as the run goes: the rules table first, then each result.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from webhook import __version__
-from webhook.report.results import Report
+from webhook.report.results import Reporter, Result, Summary
 from webhook.violations import Action
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -32,79 +33,87 @@ def _uri(source: str) -> str:
     return quote(text.encode("utf-8", "surrogateescape"), safe="/")
 
 
-def render_sarif(report: Report) -> str:
-    rule_ids = sorted(report.rules)
-    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    rules = [
-        {
-            "id": rule_id,
-            "name": "".join(part.title() for part in rule_id.split("-")),
-            "shortDescription": {"text": report.rules[rule_id]},
-            "defaultConfiguration": {"level": "error"},
-            "properties": {"tags": ["kubernetes", "wasmcloud"]},
+def _location(uri: str, line: int) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": max(line, 1)},
         }
-        for rule_id in rule_ids
-    ]
-    results: list[dict[str, Any]] = []
-    for r in report.results:
-        for v in r.outcome.violations:
-            uri = _uri(r.source)
+    }
+
+
+class SarifReporter(Reporter):
+    _started = False
+
+    def _start(self) -> None:
+        rule_ids = sorted(self.rules)
+        self._index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+        rules = [
+            {
+                "id": rule_id,
+                "name": "".join(part.title() for part in rule_id.split("-")),
+                "shortDescription": {"text": self.rules[rule_id]},
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"tags": ["kubernetes", "wasmcloud"]},
+            }
+            for rule_id in rule_ids
+        ]
+        driver = {"name": "bindcheck", "version": __version__, "semanticVersion": __version__,
+                  "rules": rules}  # fmt: skip
+        head = json.dumps({"$schema": SCHEMA, "version": "2.1.0"})[:-1]
+        tool = json.dumps({"driver": driver})
+        self.out.write(f'{head}, "runs": [{{"tool": {tool}, "columnKind": "utf16CodeUnits", ')
+        self.out.write('"results": [\n')
+        self._started = True
+        self._first = True
+
+    def result(self, result: Result) -> None:
+        if not self._started:
+            self._start()
+        o = result.outcome
+        uri = _uri(result.source)
+        for v, line in zip(o.violations, result.lines, strict=True):
             entry: dict[str, Any] = {
                 "ruleId": v.rule,
                 "level": _LEVEL[v.action],
                 "message": {"text": f"{v.field}: {v.reason.label}: {v.message}"},
                 "locations": [
                     {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                            "region": {"startLine": r.line_of(v)},
-                        },
+                        **_location(uri, line),
                         "logicalLocations": [
-                            {
-                                "fullyQualifiedName": f"{r.outcome.kind}/{r.outcome.name}"
-                                f".{v.field}",
-                                "kind": "member",
-                            }
+                            {"fullyQualifiedName": f"{o.kind}/{o.name}.{v.field}", "kind": "member"}
                         ],
                     }
                 ],
                 "partialFingerprints": {
                     "bindcheck/v1": hashlib.sha256(
-                        f"{uri}|{r.outcome.kind}|{r.outcome.name}|{v.field}|{v.rule}".encode()
+                        f"{uri}|{o.kind}|{o.name}|{v.field}|{v.rule}".encode(
+                            "utf-8", "surrogatepass"
+                        )
                     ).hexdigest()
                 },
             }
-            if v.rule in index:
-                entry["ruleIndex"] = index[v.rule]
-            results.append(entry)
-    notifications = [
-        {
-            "level": "error",
-            "message": {"text": e.message},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(e.source), "uriBaseId": "%SRCROOT%"},
-                        "region": {"startLine": max(e.line, 1)},
-                    }
-                }
-            ],
-        }
-        for e in report.errors
-    ]
-    run = {
-        "tool": {
-            "driver": {
-                "name": "bindcheck",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": rules,
+            if v.rule in self._index:
+                entry["ruleIndex"] = self._index[v.rule]
+            self.out.write(("" if self._first else ",\n") + json.dumps(entry))
+            self._first = False
+
+    def finish(self, summary: Summary) -> None:
+        if not self._started:
+            self._start()
+        notifications = [
+            {
+                "level": "error",
+                "message": {"text": e.message},
+                "locations": [_location(_uri(e.source), e.line)],
             }
-        },
-        "invocations": [
-            {"executionSuccessful": not report.errors, "toolExecutionNotifications": notifications}
-        ],
-        "columnKind": "utf16CodeUnits",
-        "results": results,
-    }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+            for e in summary.errors
+        ]
+        notifications += [
+            {"level": "note", "message": {"text": f"skipped: {reason}"},
+             "locations": [_location(_uri(source), 1)]}
+            for source, reason in summary.skipped_files
+        ]  # fmt: skip
+        invocation = {"executionSuccessful": not summary.errors,
+                      "toolExecutionNotifications": notifications}  # fmt: skip
+        self.out.write(f'\n], "invocations": [{json.dumps(invocation)}]}}]}}\n')

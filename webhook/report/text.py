@@ -1,35 +1,64 @@
-"""Terminal output: file:line, kind/name, one line per violation, a summary."""
+"""Terminal output: file:line, kind/name, one line per finding, a summary.
+
+Colour only on a terminal (never in a pipe, never with ``NO_COLOR``; decided by the
+command line). ``--quiet`` leaves out allowed objects without findings and the
+notes about skipped files.
+"""
 
 from __future__ import annotations
 
-from webhook.report.results import Report
-from webhook.text import printable as _safe
-from webhook.violations import Violation
+from webhook.report.results import Reporter, Result, Summary
+from webhook.text import printable
+from webhook.violations import Action
+
+_COLORS = {"red": "31", "yellow": "33", "green": "32", "cyan": "36", "dim": "2"}
+_LABELS = {Action.DENY: ("error", "red"), Action.WARN: ("warning", "yellow"),
+           Action.AUDIT: ("audit", "cyan")}  # fmt: skip
 
 
-def render_text(report: Report) -> str:
-    lines = []
-    for result in report.results:
+class TextReporter(Reporter):
+    def _paint(self, text: str, color: str) -> str:
+        if not self.options.color:
+            return text
+        return f"\x1b[{_COLORS[color]}m{text}\x1b[0m"
+
+    def result(self, result: Result) -> None:
         o = result.outcome
+        if self.options.quiet and o.allowed and not (o.warnings or o.audits):
+            return
         ident = f"{o.kind}/{o.name or '<unnamed>'}" + (
             f" (namespace {o.namespace})" if o.namespace else ""
         )
-        verdict = "allowed" if o.allowed else "DENIED"
-        lines.append(_safe(f"{result.source}:{result.line}: {ident}: {verdict}"))
-        shown: list[tuple[str, Violation]] = [("error", v) for v in o.denials]
-        shown += [("warning", v) for v in o.warnings]
-        for label, v in shown:
-            lines.append(_safe(f"  {result.source}:{result.line_of(v)}: {label}: {v.render()}"))
-    for error in report.errors:
-        lines.append(_safe(f"{error}"))
-    objects = len(report.results)
-    summary = (
-        f"{objects} object{'s' if objects != 1 else ''} checked, {report.denied} denied, "
-        f"{report.skipped} skipped"
-    )
-    if report.errors:
-        summary += (
-            f", {len(report.errors)} unreadable input{'s' if len(report.errors) != 1 else ''}"
-        )
-    lines.append(summary)
-    return "\n".join(lines) + "\n"
+        verdict = self._paint("allowed", "green") if o.allowed else self._paint("DENIED", "red")
+        lines = [f"{printable(f'{result.source}:{result.line}: {ident}')}: {verdict}"]
+        for violation, line in zip(o.violations, result.lines, strict=True):
+            label, color = _LABELS[violation.action]
+            where = printable(f"{result.source}:{line}")
+            lines.append(f"  {where}: {self._paint(label, color)}: {printable(violation.render())}")
+        self.out.write("\n".join(lines) + "\n")
+
+    def finish(self, summary: Summary) -> None:
+        lines = [printable(str(error)) for error in summary.errors]
+        if not self.options.quiet:
+            lines += [
+                self._paint(printable(f"note: skipped {source}: {reason}"), "dim")
+                for source, reason in summary.skipped_files
+            ]
+        lines.append(summary_line(summary))
+        self.out.write("\n".join(lines) + "\n")
+
+
+def summary_line(summary: Summary) -> str:
+    """``3 objects checked, 1 denied, 1 with warnings, 2 skipped`` and what could not be read."""
+    objects = summary.objects
+    text = f"{objects} object{'s' if objects != 1 else ''} checked, {summary.denied} denied"
+    if summary.warned:
+        text += f", {summary.warned} with warnings"
+    text += f", {summary.skipped} skipped"
+    if summary.skipped_files:
+        count = len(summary.skipped_files)
+        text += f", {count} file{'s' if count != 1 else ''} not ours"
+    if summary.errors:
+        count = len(summary.errors)
+        text += f", {count} unreadable input{'s' if count != 1 else ''}"
+    return text

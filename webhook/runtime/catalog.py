@@ -92,6 +92,17 @@ class ConfigUse(_Strict):
     """The host's own error for a missing key, ``{key}`` filled in."""
 
 
+class UrlRule(_Strict):
+    """What the backend's client library accepts in ``config.url``."""
+
+    schemes: tuple[str, ...] = Field(min_length=1)
+    list: bool = False
+    """Several URLs, comma-separated (NATS server lists)."""
+    schemeless: bool = False
+    """A value without ``://`` is also accepted (NATS ``host:port``, postgres
+    ``key=value``) and not checked further."""
+
+
 class Backend(_Strict):
     """A backend a multiplexed plugin can route an entry to (``BackendProvider``)."""
 
@@ -103,6 +114,8 @@ class Backend(_Strict):
     required_message: str = Field(default="", alias="requiredMessage")
     """The host's own error for a missing key, ``{key}`` filled in; default
     ``{backend} {package} backend requires a '{key}' config``."""
+    url: UrlRule | None = None
+    """How ``config.url`` is checked, when the backend has one."""
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -1,81 +1,256 @@
-"""Opening real connections to resolved backends: Redis PING, NATS CONNECT+PING, local paths.
+"""``resolve --probe``: does each backend answer as the host's client would need it to?
 
-Probes report reachability only; they never send credentials anywhere but the
-backend they belong to, and never print them.
+- Redis: ``AUTH`` with the URL's user and password when it has them (a wrong password
+  fails the probe), then ``PING``; ``rediss://`` over TLS.
+- NATS: the server must greet with ``INFO``; ``CONNECT`` carries the URL's user and
+  password or token; ``PING`` must get ``PONG`` (an auth error fails the probe). For
+  key-value and blob store backends, JetStream must answer ``$JS.API.INFO``: the
+  host's NATS backends open JetStream buckets. In a server list, the first server
+  that passes is enough, as the client would connect to it.
+- filesystem: the root directory exists.
+
+All routes are probed at once, under one deadline (``--timeout``); every read and
+write waits at most what is left of it, so a server that trickles bytes cannot hold
+the run. A probe's failure is reported on its route, never raised; details never
+carry config values.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from webhook.runtime.routes import Route
+from webhook.runtime.urls import BadUrl, Url, parse_urls
 
 DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "nats": 4222, "tls": 4222}
+_JETSTREAM_PACKAGES = {"keyvalue", "blobstore"}
+GREETING_WAIT = 2.0
+"""Seconds a NATS server has to send its INFO greeting (it sends it on connect)."""
 
 
-def probe(route: Route, timeout: float) -> tuple[bool, str]:
-    """``(ok, detail)`` for one route; detail never contains config values."""
+class ProbeFailed(Exception):
+    """Why a backend did not answer as needed; the message never carries config values."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    ok: bool
+    detail: str
+
+
+class Deadline:
+    """What is left of one overall time budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise ProbeFailed("no answer before the deadline (--timeout)")
+        return remaining
+
+
+def probe_all(routes: Sequence[Route], timeout: float) -> list[ProbeResult | None]:
+    """One result per route (``None`` where there is nothing to probe), all at once."""
+    deadline = Deadline(timeout)
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(routes)))) as pool:
+        futures = [pool.submit(_probe_safely, route, deadline) for route in routes]
+        return [f.result() for f in futures]
+
+
+def _probe_safely(route: Route, deadline: Deadline) -> ProbeResult | None:
+    try:
+        return probe(route, deadline)
+    except ProbeFailed as exc:
+        return ProbeResult(False, str(exc))
+    except Exception as exc:  # a probe must never take the run down
+        return ProbeResult(False, f"probe failed: {type(exc).__name__}")
+
+
+def probe(route: Route, deadline: Deadline) -> ProbeResult | None:
     backend = route.backend
     config = route.entry.config
-    if backend == "redis":
-        return _probe_url(config.get("url", ""), "redis", timeout, _redis_ping)
-    if backend == "nats":
-        return _probe_url(config.get("url", ""), "nats", timeout, _nats_ping)
     if backend == "filesystem":
-        root = Path(config.get("root", ""))
-        if root.is_dir():
-            return True, "root directory exists"
-        return False, "root directory does not exist"
+        if Path(config.get("root", "")).is_dir():
+            return ProbeResult(True, "root directory exists")
+        return ProbeResult(False, "root directory does not exist")
     if backend == "in-memory":
-        return True, "in-memory, nothing to reach"
-    return True, "not probed (no network backend)"
-
-
-def _probe_url(url: str, scheme: str, timeout: float, talk: object) -> tuple[bool, str]:
-    parts = urlsplit(url)
-    if parts.scheme not in (scheme, f"{scheme}s", "tls") or not parts.hostname:
-        return False, f"unreachable: config.url is not a {scheme}:// URL"
-    host, port = parts.hostname, parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+        return ProbeResult(True, "in-memory, nothing to reach")
+    if backend not in ("redis", "nats"):
+        return None
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            assert callable(talk)
-            talk(sock)
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return False, f"unreachable: {host}:{port}: {reason or type(exc).__name__}"
-    return True, f"reachable at {host}:{port}"
+        urls = parse_urls(config.get("url", ""))
+    except BadUrl as exc:
+        raise ProbeFailed(f"config.url: {exc}") from None
+    if not urls:
+        raise ProbeFailed("config.url is empty")
+    talk = _redis if backend == "redis" else _nats
+    jetstream = route.entry.package in _JETSTREAM_PACKAGES
+    failures = []
+    for url in urls:
+        try:
+            return ProbeResult(True, talk(url, deadline, jetstream))
+        except ProbeFailed as exc:
+            failures.append(str(exc))
+    raise ProbeFailed("; ".join(failures))
 
 
-def _read_line(sock: socket.socket) -> bytes:
-    data = b""
-    while not data.endswith(b"\r\n"):
-        chunk = sock.recv(4096)
+class _Conn:
+    """A socket whose every operation waits at most what is left of the deadline."""
+
+    def __init__(self, url: Url, deadline: Deadline, tls: bool) -> None:
+        port = url.port or DEFAULT_PORTS.get(url.scheme, 0)
+        self.where = f"{url.host}:{port}"
+        self.deadline = deadline
+        try:
+            raw = socket.create_connection((url.host, port), timeout=deadline.left())
+        except OSError as exc:
+            raise ProbeFailed(f"unreachable: {self.where}: {_reason(exc)}") from None
+        self.sock: socket.socket = raw
+        if tls:
+            try:
+                raw.settimeout(deadline.left())
+                self.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=url.host)
+            except (OSError, ssl.SSLError) as exc:
+                raw.close()
+                raise ProbeFailed(f"TLS failed: {self.where}: {_reason(exc)}") from None
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.settimeout(self.deadline.left())
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise ProbeFailed(f"{self.where}: {_reason(exc)}") from None
+
+    def line(self, wait: float | None = None) -> bytes:
+        """The next line; ``wait`` bounds this read more tightly than the deadline."""
+        while b"\r\n" not in self.buffer:
+            left = self.deadline.left()
+            self.sock.settimeout(left if wait is None else min(left, wait))
+            try:
+                chunk = self.sock.recv(4096)
+            except OSError as exc:
+                raise ProbeFailed(f"{self.where}: {_reason(exc)}") from None
+            if not chunk:
+                raise ProbeFailed(f"{self.where}: the server closed the connection")
+            self.buffer += chunk
+            if len(self.buffer) > 1 << 20:
+                raise ProbeFailed(f"{self.where}: reply too long")
+        line, _, self.buffer = self.buffer.partition(b"\r\n")
+        return line
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer before the deadline (--timeout)"
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def _resp(*parts: str) -> bytes:
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def _redis(url: Url, deadline: Deadline, _: bool) -> str:
+    conn = _Conn(url, deadline, tls=url.scheme == "rediss")
+    try:
+        if url.password is not None:
+            auth = ("AUTH", url.user, url.password) if url.user else ("AUTH", url.password)
+            conn.send(_resp(*auth))
+            reply = conn.line()
+            if not reply.startswith(b"+OK"):
+                raise ProbeFailed(f"{conn.where}: authentication failed")
+        conn.send(_resp("PING"))
+        reply = conn.line()
+        if reply.startswith(b"-NOAUTH"):
+            raise ProbeFailed(f"{conn.where}: the server requires a password; put it in the URL")
+        if not reply.startswith(b"+PONG"):
+            raise ProbeFailed(f"{conn.where}: not a Redis answer to PING")
+        return f"Redis answers at {conn.where}" + (" (authenticated)" if url.password else "")
+    finally:
+        conn.close()
+
+
+def _nats(url: Url, deadline: Deadline, jetstream: bool) -> str:
+    conn = _Conn(url, deadline, tls=url.scheme == "tls")
+    try:
+        try:  # a NATS server greets at once; silence means something else listens
+            greeting = conn.line(wait=GREETING_WAIT)
+        except ProbeFailed:
+            greeting = b""
+        if not greeting.startswith(b"INFO "):
+            raise ProbeFailed(f"{conn.where}: not a NATS server (no INFO greeting)")
+        connect: dict[str, object] = {
+            "verbose": False, "pedantic": False, "name": "bindcheck-probe", "lang": "python",
+            "protocol": 1, "headers": True, "no_responders": True,
+        }  # fmt: skip
+        if url.user is not None and url.password is not None:
+            connect.update(user=url.user, **{"pass": url.password})
+        elif url.password is not None:
+            connect["auth_token"] = url.password
+        conn.send(b"CONNECT " + json.dumps(connect).encode() + b"\r\nPING\r\n")
+        reply = _skip_info(conn)
+        if reply.startswith(b"-ERR"):
+            raise ProbeFailed(f"{conn.where}: the server refused the connection (authorization?)")
+        if not reply.startswith(b"PONG"):
+            raise ProbeFailed(f"{conn.where}: no PONG")
+        if jetstream:
+            _jetstream_info(conn)
+        return f"NATS answers at {conn.where}" + (" with JetStream" if jetstream else "")
+    finally:
+        conn.close()
+
+
+def _skip_info(conn: _Conn) -> bytes:
+    while True:
+        line = conn.line()
+        if not line.startswith(b"INFO "):
+            return line
+
+
+def _jetstream_info(conn: _Conn) -> None:
+    conn.send(b"SUB _INBOX.bindcheck 1\r\nPUB $JS.API.INFO _INBOX.bindcheck 0\r\n\r\nPING\r\n")
+    while True:
+        line = _skip_info(conn)
+        if line.startswith(b"MSG "):
+            size = int(line.rsplit(b" ", 1)[-1])
+            body = _read_exactly(conn, size)
+            reply = json.loads(body or b"{}")
+            if "error" in reply:
+                raise ProbeFailed(f"{conn.where}: JetStream refused ({reply['error'].get('code')})")
+            return
+        if line.startswith(b"HMSG "):
+            raise ProbeFailed(f"{conn.where}: JetStream is not enabled (no responders)")
+        if line.startswith(b"-ERR"):
+            raise ProbeFailed(f"{conn.where}: the server refused the JetStream request")
+        if line == b"PONG":
+            continue
+
+
+def _read_exactly(conn: _Conn, size: int) -> bytes:
+    while len(conn.buffer) < size + 2:
+        conn.sock.settimeout(conn.deadline.left())
+        try:
+            chunk = conn.sock.recv(4096)
+        except OSError as exc:
+            raise ProbeFailed(f"{conn.where}: {_reason(exc)}") from None
         if not chunk:
-            raise ValueError("connection closed")
-        data += chunk
-        if len(data) > 65536:
-            raise ValueError("reply too long")
-    return data
-
-
-def _redis_ping(sock: socket.socket) -> None:
-    sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-    reply = _read_line(sock)
-    # -NOAUTH still proves a Redis server answers; credentials are not sent by a probe.
-    if not reply.startswith((b"+PONG", b"-NOAUTH")):
-        raise ValueError(f"unexpected reply {reply[:40]!r}")
-
-
-def _nats_ping(sock: socket.socket) -> None:
-    info = _read_line(sock)
-    if not info.startswith(b"INFO "):
-        raise ValueError("not a NATS server (no INFO)")
-    connect = {"verbose": False, "pedantic": False, "name": "bindcheck-probe", "lang": "python"}
-    sock.sendall(b"CONNECT " + json.dumps(connect).encode() + b"\r\nPING\r\n")
-    reply = _read_line(sock)
-    if not reply.startswith(b"PONG"):
-        raise ValueError(f"unexpected reply {reply[:40]!r}")
+            raise ProbeFailed(f"{conn.where}: the server closed the connection")
+        conn.buffer += chunk
+    body, conn.buffer = conn.buffer[:size], conn.buffer[size + 2 :]
+    return body

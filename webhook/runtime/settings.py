@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from webhook.model import HostInterface
 from webhook.runtime.catalog import ANY_KEY, Backend, Plugin
+from webhook.runtime.urls import BadUrl, parse_urls
 
 REDACTED = "<redacted>"
 SECRET_KEY = re.compile(r"pass|pwd|secret|token|cred|key|auth|cert|private", re.IGNORECASE)
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _SHOWN = 200  # characters of a shown value
 
 
@@ -58,21 +58,12 @@ def safe_value(key: str, value: str, how: Reading) -> str:
     if how.hides(key):
         return REDACTED
     if "://" in value:
-        return ",".join(_safe_url(piece) for piece in value.split(","))
+        try:
+            shown = ",".join(url.shown() for url in parse_urls(value))
+        except BadUrl:
+            return REDACTED
+        return shown if len(shown) <= _SHOWN else shown[: _SHOWN - 3] + "..."
     return value if len(value) <= _SHOWN else value[: _SHOWN - 3] + "..."
-
-
-def _safe_url(piece: str) -> str:
-    """``scheme://[***@]host[:port][/path][?***]``; a password may hold '/', '@' or '#',
-    so user information runs to the last '@'."""
-    scheme, sep, rest = piece.strip().partition("://")
-    if not sep or not _SCHEME.fullmatch(scheme):
-        return REDACTED
-    _userinfo, at, location = rest.rpartition("@")
-    cut = min((i for i in (location.find("?"), location.find("#")) if i >= 0), default=-1)
-    address = location if cut < 0 else location[:cut]
-    shown = f"{scheme}://{'***@' if at else ''}{address}{'?***' if cut >= 0 else ''}"
-    return shown if len(shown) <= _SHOWN else shown[: _SHOWN - 3] + "..."
 
 
 def visible_settings(entry: HostInterface, how: Reading) -> tuple[dict[str, str], list[str]]:
