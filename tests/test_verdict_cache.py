@@ -40,6 +40,19 @@ def test_the_cache_is_bounded_and_evicts_the_least_recent():
     assert cache.get(keys[1]) is None and cache.get(keys[0]) == V and cache.get(keys[2]) == V
 
 
+def test_the_cache_is_bounded_in_bytes_too_and_a_huge_verdict_is_not_kept():
+    big = (Violation("f", Reason.INVALID, "m" * 1000, "r"),)
+    cache = VerdictCache(size=1000, max_bytes=16 * 1024)
+    keys = [VerdictCache.key("K", [i], {}) for i in range(40)]
+    for key in keys:
+        cache.put(key, big)
+    assert cache.bytes <= 16 * 1024 and len(cache._entries) < 40
+    assert cache.get(keys[-1]) == big and cache.get(keys[0]) is None  # the oldest went first
+    huge = (Violation("f", Reason.INVALID, "m" * 2000, "r"),)  # over a sixteenth of the budget
+    cache.put(VerdictCache.key("K", ["huge"], {}), huge)
+    assert cache.get(VerdictCache.key("K", ["huge"], {})) is None
+
+
 def test_keys_tell_apart_values_python_calls_equal():
     # 1 == True == 1.0 in Python, but CEL and the schema treat them differently.
     keys = {VerdictCache.key("K", [{"v": v}], {}) for v in (1, True, 1.0, "1")}
