@@ -42,11 +42,11 @@ def test_the_cache_is_bounded_and_evicts_the_least_recent():
 
 def test_the_cache_is_bounded_in_bytes_too_and_a_huge_verdict_is_not_kept():
     big = (Violation("f", Reason.INVALID, "m" * 1000, "r"),)
-    cache = VerdictCache(size=1000, max_bytes=16 * 1024)
+    cache = VerdictCache(size=1000, max_bytes=32 * 1024)
     keys = [VerdictCache.key("K", [i], {}) for i in range(40)]
     for key in keys:
         cache.put(key, big)
-    assert cache.bytes <= 16 * 1024 and len(cache._entries) < 40
+    assert cache.bytes <= 32 * 1024 and len(cache._entries) < 40
     assert cache.get(keys[-1]) == big and cache.get(keys[0]) is None  # the oldest went first
     huge = (Violation("f", Reason.INVALID, "m" * 2000, "r"),)  # over a sixteenth of the budget
     cache.put(VerdictCache.key("K", ["huge"], {}), huge)
