@@ -193,3 +193,73 @@ def test_an_empty_directory_passes_with_a_warning(capsys, tmp_path):
     code, out, err = run(capsys, "check", str(tmp_path))
     assert code == 0 and "0 objects checked" in out
     assert f"no manifests found in {tmp_path}" in err
+
+
+def test_a_misspelled_kind_of_our_group_is_a_warning_not_silently_skipped(capsys, tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: workload\nmetadata: {name: w}\n"
+        "---\napiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Host\nmetadata: {name: h}\n"
+    )
+    code, out, _ = run(capsys, "check", str(path))
+    assert code == 0 and "did you mean Workload?" in out and "[kind-unknown]" in out
+    assert out.rstrip().endswith("1 object checked, 0 denied, 1 with warnings, 1 skipped")
+    assert run(capsys, "check", str(path), "--fail-on-warnings")[0] == 1
+
+
+def test_quiet_leaves_out_clean_objects_and_notes(capsys, tmp_path):
+    (tmp_path / "notes.yaml").write_text("kind: [\n")
+    code, out, _ = run(capsys, "check", "--quiet", GOOD, BAD, str(tmp_path / "notes.yaml"))
+    assert code == 1
+    assert "shop" not in out and "counter: DENIED" in out and "note: skipped" not in out
+
+
+def test_colour_only_when_asked_or_on_a_terminal_without_no_color(capsys, monkeypatch):
+    assert "\x1b[" not in run(capsys, "check", BAD)[1]  # captured: not a terminal
+    assert "\x1b[31mDENIED\x1b[0m" in run(capsys, "check", BAD, "--color", "always")[1]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert "\x1b[31m" in run(capsys, "check", BAD)[1]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in run(capsys, "check", BAD)[1]
+
+
+def test_audit_findings_show_in_text_output(capsys):
+    code, out, _ = run(capsys, "check", BAD, "--rule-action", "single-unnamed=audit")
+    assert code == 1  # unique-entry still denies
+    assert "audit: [single-unnamed]" in out
+
+
+def test_rules_lists_every_rule_with_action_policy_and_purpose(capsys, tmp_path):
+    code, out, _ = run(capsys, "rules", "--rule-action", "http-host=warn")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line and line[0] != " "}
+    assert "deny" in lines["single-unnamed"] and "upstream" in lines["single-unnamed"]
+    assert "warn" in lines["http-host"] and "strict" in lines["name-unique"]
+    code, out, _ = run(
+        capsys,
+        "rules",
+        "--format",
+        "json",
+        "--rules",
+        str(ROOT / "rules" / "upstream-unique-entry.yaml"),
+    )
+    assert code == 2  # the shipped rule loaded twice: a duplicate id, said clearly
+
+
+def test_version_prints_the_version(capsys):
+    from webhook import __version__
+
+    code, out, _ = run(capsys, "version")
+    assert code == 0 and out.strip() == f"bindcheck {__version__}"
+
+
+def test_every_option_of_every_command_says_its_default():
+    from webhook.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            if action.dest in ("help", "paths", "catalog_command") or not action.option_strings:
+                continue
+            assert action.help and "default" in action.help, (name, action.dest)

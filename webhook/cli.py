@@ -137,7 +137,7 @@ def _input_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="GLOB",
         help="leave out files or directories matching GLOB, by path or name (repeatable; "
-        "node_modules and .git are always left out)",
+        "default: none, though node_modules and .git are always left out)",
     )
 
 
@@ -281,8 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_sub.add_parser("schema", help="the catalog format as JSON Schema, for editors and CI")
 
     certs = sub.add_parser("certs", help="write a CA and a serving certificate for a Service")
-    certs.add_argument("--service", required=True, help="the webhook's Service name")
-    certs.add_argument("--namespace", required=True, help="the Service's namespace")
+    certs.add_argument(
+        "--service", required=True, help="the webhook's Service name (required, no default)"
+    )
+    certs.add_argument(
+        "--namespace", required=True, help="the Service's namespace (required, no default)"
+    )
     certs.add_argument(
         "--out", type=Path, default=Path("certs"), help="directory to write (default: %(default)s)"
     )

@@ -18,7 +18,7 @@ from webhook.checks.capability import check_capability
 from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import MAX_ENTRIES, check_schema, check_spec_gap
 from webhook.errors import ConfigError
-from webhook.manifests import identity, locate
+from webhook.manifests import GROUP, OTHER_KINDS, SPEC_PATHS, identity, locate, unknown_kind
 from webhook.model import HostInterface, Workload
 from webhook.runtime.catalog import Catalog
 from webhook.text import shown
@@ -69,7 +69,7 @@ class Validator:
         """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
         ident = identity(obj)
         if ident is None:
-            return None
+            return self._unknown_kind(obj)
         kind, name, namespace = ident
         workload, gap = locate(obj, kind, name, namespace)
         if gap is not None:
@@ -81,6 +81,23 @@ class Validator:
             if key is not None:
                 self.cache.put(key, cached)
         return Outcome(kind, name, namespace, cached)
+
+    def _unknown_kind(self, obj: Any) -> Outcome | None:
+        """A kind our API group does not have: a warning (``kind-unknown``), nothing checked."""
+        found = unknown_kind(obj)
+        if found is None:
+            return None
+        kind, name, namespace = found
+        lowered = {k.lower(): k for k in (*SPEC_PATHS, *OTHER_KINDS)}
+        meant = lowered.get(kind.lower())
+        hint = f"; kinds are case-sensitive: did you mean {meant}?" if meant else ""
+        message = (
+            f"kind {shown(kind)} is not a kind of {GROUP} (Artifact, Host, Workload, "
+            f"WorkloadDeployment, WorkloadReplicaSet): the API server refuses it, and bindcheck "
+            f"checked nothing in it{hint}"
+        )
+        violation = Violation("kind", Reason.NOT_SUPPORTED, message, "kind-unknown", Action.WARN)
+        return Outcome(shown(kind, 64), name, namespace, tuple(self._settle([violation])))
 
     def _check_workload(self, workload: Workload) -> list[Violation]:
         schema = check_schema(workload)

@@ -336,6 +336,30 @@ def identity(obj: Any) -> tuple[str, str, str] | None:
     )
 
 
+OTHER_KINDS = ("Artifact", "Host")
+"""The group's other kinds (runtime-operator/config/crd/bases): not ours to judge."""
+
+
+def unknown_kind(obj: Any) -> tuple[str, str, str] | None:
+    """``(kind, name, namespace)`` of an object in our API group whose kind the group does
+    not have (``kind: workload``): the API server refuses it, so it deserves a word."""
+    if not isinstance(obj, dict):
+        return None
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not api_version.startswith(GROUP + "/"):
+        return None
+    if not isinstance(kind, str) or kind in SPEC_PATHS or kind in OTHER_KINDS:
+        return None
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name, namespace = meta.get("name", ""), meta.get("namespace", "")
+    return (
+        kind,
+        name if isinstance(name, str) else "",
+        namespace if isinstance(namespace, str) else "",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SpecGap:
     """A spec path that is absent (``present`` False) or holds a non-object ``value``."""

@@ -33,6 +33,7 @@ Rule ids, by the layer that raises them::
       http-host-alias         a config.host-aliases name the router drops (warn)
       hostgroup-unmatched     the hostSelector matches no host group: pending (warn)
     engine
+      kind-unknown         a kind our API group does not have, e.g. kind: workload (warn)
       rule-error           a CEL rule failed to evaluate on this object
       violations-truncated more than 100 violations: the rest are counted, not listed
 
@@ -207,6 +208,12 @@ PYTHON_RULES: dict[str, RuleInfo] = dict(
             "hostgroup-unmatched",
             "The hostSelector matches no host group: the workload stays pending",
             _HOST,
+            Action.WARN,
+        ),
+        _python(
+            "kind-unknown",
+            "A kind of runtime.wasmcloud.dev that does not exist (kind: workload)",
+            "core (core.py)",
             Action.WARN,
         ),
         _python(
