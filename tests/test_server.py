@@ -98,12 +98,12 @@ def test_an_allowed_object_echoes_the_uid(client):
     assert out["response"] == {"uid": "abc", "allowed": True}
 
 
-def test_a_denial_carries_403_invalid_message_and_causes(client):
+def test_a_denial_carries_403_forbidden_message_and_causes(client):
     obj = workload([entry(), entry(), entry(name="Bad"), entry(namespace="n" * 200)])
     resp = post(client, review(obj))["response"]
     assert resp["allowed"] is False
     status = resp["status"]
-    assert (status["code"], status["reason"]) == (403, "Invalid")
+    assert (status["code"], status["reason"]) == (403, "Forbidden")
     causes = {(c["field"], c["reason"]) for c in status["details"]["causes"]}
     p = "spec.template.spec.hostInterfaces"
     assert {(f"{p}[1].name", "FieldValueDuplicate"), (f"{p}[2].name", "FieldValueInvalid"),

@@ -58,15 +58,27 @@ def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True)
 
 
 def _status(outcome: Outcome) -> dict[str, Any]:
+    """The denial: 403 Forbidden, every violation on a line of its own.
+
+    kubectl prints a status with reason ``Invalid`` as ``The <Kind> "<name>" is invalid``
+    followed by its causes, dropping the message and with it the webhook's name
+    (kubectl pkg/cmd/util/helpers.go, checkErr). With any other reason it prints
+    ``Error from server (<reason>): <message>``, where the API server has prefixed the
+    message with ``admission webhook "<name>" denied the request`` (apiserver
+    pkg/admission/plugin/webhook/errors/statuserror.go, ToStatusErr). So the denial is
+    Forbidden, the reason Kubernetes pairs with 403, and the message carries the causes
+    one per line; ``details.causes`` keeps them structured for API clients.
+    """
     denials = outcome.denials
     name = shown(outcome.name, 256)
-    what = f'{outcome.kind}.runtime.wasmcloud.dev "{name}" is invalid'
-    listed = ", ".join(f"{v.field}: {v.reason.label}: {v.message} [{v.rule}]" for v in denials)
+    count = f"{len(denials)} violation{'s' if len(denials) != 1 else ''}"
+    lines = [f'{outcome.kind} "{name}" has {count}:']
+    lines += [f"* {v.field}: {v.reason.label}: {v.message} [{v.rule}]" for v in denials]
     return {
         "status": "Failure",
         "code": 403,
-        "reason": "Invalid",
-        "message": f"{what}: [{listed}]",
+        "reason": "Forbidden",
+        "message": "\n".join(lines),
         "details": {
             "name": name,
             "group": "runtime.wasmcloud.dev",
