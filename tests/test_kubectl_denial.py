@@ -27,10 +27,30 @@ from webhook.core import build_validator
 from webhook.reviews import AdmissionReview
 
 WEBHOOK = "hostinterfaces.bindcheck.runtime.wasmcloud.dev"
-KNOWN_REASONS = {"Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone",
-                 "Invalid", "ServerTimeout", "StoreReadError", "Timeout", "TooManyRequests",
-                 "BadRequest", "MethodNotAllowed", "NotAcceptable", "RequestEntityTooLarge",
-                 "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable"}  # fmt: skip
+# metav1.StatusReason values, k8s.io/apimachinery/pkg/apis/meta/v1/types.go
+KNOWN_REASONS = frozenset(
+    [
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "AlreadyExists",
+        "Conflict",
+        "Gone",
+        "Invalid",
+        "ServerTimeout",
+        "StoreReadError",
+        "Timeout",
+        "TooManyRequests",
+        "BadRequest",
+        "MethodNotAllowed",
+        "NotAcceptable",
+        "RequestEntityTooLarge",
+        "UnsupportedMediaType",
+        "InternalError",
+        "Expired",
+        "ServiceUnavailable",
+    ]
+)
 
 
 def to_status_err(webhook: str, result: dict[str, Any]) -> dict[str, Any]:
