@@ -15,6 +15,8 @@ from cryptography import x509
 CHART = ROOT / "charts" / "bindcheck"
 TOOLS = ROOT / ".tools" / "bin"
 NS = "bindcheck-system"
+# No image is published: the chart requires a repository (test below).
+IMAGE = ["--set", "image.repository=registry.example.com/bindcheck"]
 
 
 def tool(name: str) -> str:
@@ -26,11 +28,19 @@ def tool(name: str) -> str:
 
 def helm_template(*args: str) -> str:
     return subprocess.run(
-        [tool("helm"), "template", "rel", str(CHART), "-n", NS, *args],
+        [tool("helm"), "template", "rel", str(CHART), "-n", NS, *IMAGE, *args],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def helm_fails(*args: str) -> str:
+    proc = subprocess.run(
+        [tool("helm"), "template", "rel", str(CHART), *args], capture_output=True, text=True
+    )
+    assert proc.returncode != 0, proc.stdout[:500]
+    return proc.stderr
 
 
 def render(*args: str) -> list[dict]:
@@ -54,7 +64,7 @@ def default() -> list[dict]:
 def test_helm_lint_passes_for_each_mode():
     for args in ([], ["--set", "certManager.enabled=true"], ["--set", "catalog=none"]):
         proc = subprocess.run(
-            [tool("helm"), "lint", str(CHART), *args], capture_output=True, text=True
+            [tool("helm"), "lint", str(CHART), *IMAGE, *args], capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -141,7 +151,7 @@ def test_pod_runs_locked_down(default):
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "https", "scheme": "HTTPS"}
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert one(default, "ServiceAccount")["automountServiceAccountToken"] is False
-    assert one(default, "PodDisruptionBudget")["spec"]["minAvailable"] == 1
+    assert one(default, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
     policy = one(default, "NetworkPolicy")["spec"]
     assert policy["ingress"] == [{"ports": [{"port": 8443, "protocol": "TCP"}]}]
 
@@ -208,15 +218,15 @@ def test_the_rendered_catalog_and_rules_load_in_bindcheck(tmp_path):
         ["--set", "polcy=strict"],
         ["--set", "failurePolicy=Sometimes"],
         ["--set", "policy=lax"],
-        ["--set", "ruleActions.x=block"],
+        ["--set", "ruleActions.single-unnamed=block"],
+        ["--set", "ruleActions.single-unamed=warn"],
+        ["--set", "image.digest=latest"],
+        ["--set", "hostNetwork=yes"],
         ["--set", "catalog=default"],
     ],
 )
 def test_a_typo_in_values_fails_at_render(args):
-    proc = subprocess.run(
-        [tool("helm"), "template", "rel", str(CHART), *args], capture_output=True, text=True
-    )
-    assert proc.returncode != 0
+    assert "bindcheck" in helm_fails(*IMAGE, *args)
 
 
 def test_optional_objects_render_only_when_enabled(default):
@@ -258,3 +268,164 @@ def test_kubectl_reads_every_rendered_object(args, tmp_path):
     items = [d for d in yaml.safe_load_all(proc.stdout) if d]
     assert len(items) == len([d for d in yaml.safe_load_all(rendered) if d])
     assert all(i["metadata"]["annotations"]["bindcheck.dev/parsed"] == "true" for i in items)
+
+
+def test_without_an_image_repository_the_chart_refuses_to_render():
+    # No bindcheck image is published; rendering a made-up default would crash-loop.
+    assert "image.repository" in helm_fails()
+
+
+def test_image_by_digest_or_by_the_version_bindcheck_reports():
+    from webhook import __version__
+
+    container = one(render(), "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"registry.example.com/bindcheck:{__version__}"
+    digest = "sha256:" + "ab" * 32
+    deploy = one(render("--set", f"image.digest={digest}"), "Deployment")
+    image = deploy["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"registry.example.com/bindcheck@{digest}"
+
+
+def test_rule_actions_accept_exactly_the_rule_ids_bindcheck_knows():
+    from webhook.core import build_validator
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    allowed = schema["properties"]["ruleActions"]["propertyNames"]["enum"]
+    assert sorted(allowed) == sorted(build_validator().rule_descriptions)
+    args = one(render("--set", "ruleActions.route-collision=off"), "Deployment")["spec"][
+        "template"
+    ]["spec"]["containers"][0]["args"]
+    assert "--rule-action=route-collision=off" in args
+
+
+def test_pod_values_users_expect_reach_the_pod_spec(tmp_path):
+    values = {
+        "imagePullSecrets": [{"name": "regcred"}],
+        "priorityClassName": "system-cluster-critical",
+        "podLabels": {"team": "platform"},
+        "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 20002},
+        "extraArgs": ["--max-in-flight=128"],
+        "env": [{"name": "TZ", "value": "UTC"}],
+        "updateStrategy": {"type": "Recreate"},
+    }
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    deploy = one(render("-f", str(path)), "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    assert deploy["spec"]["template"]["metadata"]["labels"]["team"] == "platform"
+    # Helm merges maps: a user's key replaces ours, the rest of the hardening stays.
+    assert pod["securityContext"]["runAsUser"] == 20002
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["args"][-1] == "--max-in-flight=128"
+    assert container["env"] == [{"name": "TZ", "value": "UTC"}]
+    assert deploy["spec"]["strategy"] == {"type": "Recreate"}
+    # The selector stays the chart's own: extra labels never orphan the pods.
+    assert "team" not in deploy["spec"]["selector"]["matchLabels"]
+
+
+def test_extra_args_reach_a_server_that_accepts_them():
+    from webhook.cli import build_parser
+
+    args = one(render("--set", "extraArgs={--max-in-flight=128}"), "Deployment")["spec"][
+        "template"
+    ]["spec"]["containers"][0]["args"]
+    parsed = build_parser().parse_args(args)
+    assert parsed.max_in_flight == 128 and parsed.port == 8443
+
+
+def test_host_network_moves_every_port_together():
+    docs = render("--set", "hostNetwork=true", "--set", "port=10250")
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
+    assert container["ports"][0]["containerPort"] == 10250
+    assert "--port=10250" in container["args"]
+    assert one(docs, "NetworkPolicy")["spec"]["ingress"][0]["ports"][0]["port"] == 10250
+    assert one(docs, "Service")["spec"]["ports"][0]["targetPort"] == "https"
+
+
+def test_the_disruption_budget_never_blocks_a_drain():
+    assert by_kind(render("--set", "replicaCount=1"), "PodDisruptionBudget") == []
+    [pdb] = by_kind(render("--set", "replicaCount=3"), "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    [pdb] = by_kind(
+        render("--set", "podDisruptionBudget.minAvailable=2", "--set", "replicaCount=3"),
+        "PodDisruptionBudget",
+    )
+    assert pdb["spec"] == {"minAvailable": 2, "selector": pdb["spec"]["selector"]}
+    error = helm_fails(*IMAGE, "--set", "podDisruptionBudget.minAvailable=2")
+    assert "block every node drain" in error
+
+
+def test_replicas_spread_over_nodes_as_a_preference(default):
+    # values.yaml and the README promise a preference (ScheduleAnyway), not a guarantee.
+    pod = one(default, "Deployment")["spec"]["template"]["spec"]
+    [spread] = pod["topologySpreadConstraints"]
+    assert spread["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert spread["labelSelector"]["matchLabels"] == one(default, "Service")["spec"]["selector"]
+    zones = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone"}
+    zones["whenUnsatisfiable"] = "DoNotSchedule"
+    docs = render("--set-json", f"topologySpreadConstraints=[{json.dumps(zones)}]")
+    [strict] = one(docs, "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert strict["whenUnsatisfiable"] == "DoNotSchedule" and strict["labelSelector"]
+    assert "ScheduleAnyway" in (CHART / "values.yaml").read_text()
+    assert "preference" in (ROOT / "README.md").read_text()
+
+
+def test_latency_buckets_reach_the_longest_webhook_timeout():
+    from webhook.metrics import LATENCY_BUCKETS
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert max(LATENCY_BUCKETS) >= schema["properties"]["timeoutSeconds"]["maximum"]
+
+
+def _test_pod(docs: list[dict]) -> dict:
+    [pod] = [
+        d for d in by_kind(docs, "Pod") if d["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    ]
+    return pod
+
+
+def _run_test_pod(pod: dict, ca_file: Path, port: int) -> subprocess.CompletedProcess:
+    import sys
+
+    [container] = pod["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    # The Service's DNS name stays the TLS server name; only the address is local.
+    env |= {"CA_FILE": str(ca_file), "SERVICE_ADDRESS": "127.0.0.1", "SERVICE_PORT": str(port)}
+    assert container["command"][0] == "python"
+    return subprocess.run(
+        [sys.executable, *container["command"][1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_helm_test_asks_readyz_through_the_service_name_with_the_releases_ca(default, tmp_path):
+    from servers import free_port, running
+
+    pod = _test_pod(default)
+    volume = pod["spec"]["volumes"][0]["secret"]["secretName"]
+    secret = one(default, "Secret")
+    assert volume == secret["metadata"]["name"]
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for key in ("ca.crt", "tls.crt", "tls.key"):
+        (certs / key).write_bytes(base64.b64decode(secret["data"][key]))
+    port = free_port()
+    argv = [str(ROOT / ".venv" / "bin" / "bindcheck"), "serve", "--host", "127.0.0.1",
+            "--port", str(port), "--cert-dir", str(certs)]  # fmt: skip
+    with running(argv, port):
+        passed = _run_test_pod(pod, certs / "ca.crt", port)
+        assert passed.returncode == 0, passed.stdout + passed.stderr
+        assert passed.stdout.startswith("HTTP/1.1 200") and '"status":"ready"' in passed.stdout
+        # Another release's CA (a stale caBundle) must fail the test.
+        other = one(render(), "Secret")
+        (tmp_path / "other-ca.crt").write_bytes(base64.b64decode(other["data"]["ca.crt"]))
+        failed = _run_test_pod(pod, tmp_path / "other-ca.crt", port)
+        assert failed.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in failed.stderr

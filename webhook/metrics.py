@@ -11,6 +11,8 @@ BAD_REQUESTS = "bindcheck_bad_requests_total"
 CERT_EXPIRY = "bindcheck_certificate_expiry_timestamp_seconds"
 CONFIG_RELOADS = "bindcheck_config_reloads_total"
 
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30)
+
 
 class Metrics:
     """A registry of its own, so tests and multiple apps never collide."""
@@ -28,7 +30,9 @@ class Metrics:
             LATENCY,
             "Time to answer an admission review",
             registry=r,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+            # Up to the longest webhook timeout the chart allows (30 s): a review
+            # that ran into the API server's timeout still lands in a finite bucket.
+            buckets=LATENCY_BUCKETS,
         )
         self.violations = Counter(
             VIOLATIONS.removesuffix("_total"), "Violations found", ["rule", "action"], registry=r

@@ -45,3 +45,11 @@ catalog.yaml: {{ toYaml .Values.catalog | quote }}
 rules: {{ toJson .Values.rules | quote }}
 {{- end }}
 {{- end -}}
+
+{{- define "bindcheck.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
