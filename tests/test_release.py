@@ -17,9 +17,7 @@ from webhook import __version__
 def test_one_version_for_the_package_the_cli_the_chart_and_the_changelog():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"], "the version lives in webhook/__init__.py"
-    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
-        "attr": "webhook.__version__"
-    }
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "webhook.__version__"}
     assert importlib.metadata.version("bindcheck") == __version__
     printed = subprocess.run(
         [sys.executable, "-m", "webhook.cli", "version"], capture_output=True, text=True
