@@ -61,7 +61,8 @@ def reviews(tmp: Path) -> list[Path]:
         ("allow", workload([entry(name="cache", version="0.2.0-draft"),
                             entry(name="seq-SEQ", version="0.2.0-draft")])),
         ("deny", workload([entry(), entry(), entry(name="seq-SEQ")])),
-        ("allow", workload([entry(namespace="wasi", package="http", interfaces=["incoming-handler"])],
+        ("allow", workload([entry(namespace="wasi", package="http", interfaces=["incoming-handler"],
+                                  config={"host": "seq-SEQ.example.com"})],
                            kind="Workload")),
         ("deny", workload([entry(name="Bad-SEQ")], kind="WorkloadReplicaSet")),
     ]  # fmt: skip
