@@ -31,7 +31,7 @@ def allowed(client, obj) -> bool:
 def test_a_broken_catalog_keeps_the_last_good_one_and_says_so(tmp_path):
     catalog = tmp_path / "catalog.yaml"
     shutil.copy(PLAIN, catalog)
-    server = Server(tmp_path / "certs", "--catalog", str(catalog))
+    server = Server(tmp_path / "certs", "--catalog", str(catalog), "--reload-interval", "0.2")
     try:
         with server.client() as c:
             assert allowed(c, NAMED_TWICE) is False  # the plain plugin cannot multiplex
@@ -59,7 +59,7 @@ def test_a_broken_rule_file_keeps_the_last_good_rules(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "pin.yaml").write_text(RULE)
-    server = Server(tmp_path / "certs", "--rules", str(rules))
+    server = Server(tmp_path / "certs", "--rules", str(rules), "--reload-interval", "0.2")
     unpinned = workload([entry(name="a")])
     try:
         with server.client() as c:
@@ -124,7 +124,10 @@ def test_no_broken_file_ends_the_watcher_and_certificates_rotate_meanwhile(tmp_p
     (rules / "pin.yaml").write_text(RULE)
     catalog = tmp_path / "catalog.yaml"
     shutil.copy(PLAIN, catalog)
-    server = Server(tmp_path / "certs", "--rules", str(rules), "--catalog", str(catalog))
+    server = Server(
+        tmp_path / "certs", "--rules", str(rules), "--catalog", str(catalog),
+        "--reload-interval", "0.2",
+    )  # fmt: skip
     ca = server.cert_dir / "ca.crt"
     try:
         with server.client() as c:

@@ -262,7 +262,7 @@ def _served_serial(port: int, ca: Path) -> int:
 
 
 def test_certificate_rotation_under_load_loses_no_request(tmp_path):
-    server = Server(tmp_path / "certs")
+    server = Server(tmp_path / "certs", "--reload-interval", "0.2")
     try:
         failures, done, stop = [], [0], threading.Event()
 
@@ -284,7 +284,7 @@ def test_certificate_rotation_under_load_loses_no_request(tmp_path):
         first = _served_serial(server.port, server.cert_dir / "ca.crt")
         for _ in range(3):
             write_certs(server.cert_dir, ["localhost", "127.0.0.1"])
-            time.sleep(2.5)
+            time.sleep(0.6)  # three reload intervals
         rotated = _served_serial(server.port, server.cert_dir / "ca.crt")
         stop.set()
         for t in threads:

@@ -248,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a client has for a TLS handshake, and for a whole request (default: 10)",
     )
     serve.add_argument(
+        "--reload-interval",
+        type=_positive(float),
+        default=2.0,
+        help="seconds between checks of certificates, --catalog and --rules for changes "
+        "(default: 2)",
+    )
+    serve.add_argument(
         "--max-connections",
         type=_positive(int),
         default=1000,

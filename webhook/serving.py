@@ -195,7 +195,9 @@ def run_server(
         config_paths.append(Path(args.catalog))
 
     async def main() -> None:
-        watcher = asyncio.create_task(watch(state, ctx, cert_dir, config_paths, rebuild))
+        watcher = asyncio.create_task(
+            watch(state, ctx, cert_dir, config_paths, rebuild, args.reload_interval)
+        )
         try:
             await server.serve()
         finally:
