@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from webhook.cel.engines import DEFAULT_ENGINE, Bound, Engine, make_engine
-from webhook.cel.rules import Rule, builtin_rules_dir, evaluate, load_rules, rule_files
+from webhook.cel.rules import (
+    Rule,
+    builtin_rules_dir,
+    evaluate,
+    evaluate_native,
+    load_rules,
+    rule_files,
+)
 from webhook.checks.capability import check_capability
 from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import MAX_ENTRIES, check_schema, check_spec_gap
@@ -130,12 +137,19 @@ class Validator:
             if not rule.applies_to(self.policy) or rule.id in self.disabled:
                 continue
             involved = rule.involved(entries)
+            if involved == []:
+                continue
             if involved is None:
+                some_cel, some = cel_input, entries
+            else:
+                some_cel, some = [cel_input[i] for i in involved], [entries[i] for i in involved]
+            if rule.native is not None:
+                out.extend(evaluate_native(rule, workload, some_cel, some))
+            elif involved is None:
                 whole = whole or engine.bind(cel_input)
                 out.extend(evaluate(rule, workload, whole, entries))
-            elif involved:
-                bound = engine.bind([cel_input[i] for i in involved])
-                out.extend(evaluate(rule, workload, bound, [entries[i] for i in involved]))
+            else:
+                out.extend(evaluate(rule, workload, engine.bind(some_cel), some))
         return out
 
     def _settle(self, found: Iterable[Violation]) -> list[Violation]:
@@ -213,19 +227,25 @@ def build_validator(
     disabled: Iterable[str] = (),
     engine: str = DEFAULT_ENGINE,
     cache_size: int = DEFAULT_CACHE_SIZE,
+    native: bool = True,
 ) -> Validator:
     """Load and compile the built-in rules and any extra rule directories.
 
     Raises :class:`webhook.errors.RuleLoadError` for a bad rule file and
     :class:`webhook.errors.ConfigError` for an action override naming no rule.
+    ``native=False`` runs every rule as CEL (the reference the native evaluators are
+    tested against).
     """
     cel = make_engine(engine)
     files = rule_files(builtin_rules_dir())
     for directory in extra_rule_dirs:
         files.extend(rule_files(directory))
+    rules = load_rules(files, cel)
+    if not native:
+        rules = [replace(rule, native=None) for rule in rules]
     validator = Validator(
         policy,
-        load_rules(files, cel),
+        rules,
         catalog,
         dict(actions or {}),
         frozenset(disabled),

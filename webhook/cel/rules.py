@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -56,6 +56,7 @@ from webhook.cel.engines import (
     parse_tree,
     result_type,
 )
+from webhook.cel.native import Native, native_for
 from webhook.errors import InputError, RuleLoadError
 from webhook.manifests import compose_config, construct_config
 from webhook.model import HostInterface, Workload
@@ -113,6 +114,8 @@ class Rule:
     source: str
     line: int
     only_if_shared: tuple[str, ...] = ()
+    native: Native | None = None
+    """The same rule in Python (webhook/cel/native.py), when its CEL is the shipped text."""
 
     def applies_to(self, policy: Policy) -> bool:
         return self.policy in ("all", policy.value)
@@ -278,6 +281,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
             raise fail("onlyIfShared", f"onlyIfShared must be a non-empty list of: {choices}")
 
     variables = []
+    texts: list[tuple[str, str]] = []
     raw_vars = data.get("variables") or []
     if not isinstance(raw_vars, list):
         raise fail("variables", "variables must be a list of {name, expression}")
@@ -289,6 +293,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
             raise fail("variables", f"variables[{i}] name must be a CEL identifier")
         program = compile_at(f"variables[{i}]", var.get("expression"), "any", variable=name)
         variables.append((name, program))
+        texts.append((name, var["expression"]))
     return Rule(
         id=rule_id,
         description=str(data.get("description") or data["message"]).strip(),
@@ -304,6 +309,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
         source=source,
         line=line,
         only_if_shared=tuple(shared),
+        native=native_for(rule_id, texts, data["expression"], data.get("groupBy", "")),
     )
 
 
@@ -361,16 +367,43 @@ def _evaluate(
         return [Violation(field, rule.reason, _render(rule.message, []), rule.id, rule.action)]
     if not (isinstance(result, list) and len(result) == len(entries)):
         raise CelEvalError("an entry-scope expression must return one bool per entry")
-    failing = [i for i, ok in enumerate(result) if ok is not True]
-    if not failing:
+    verdicts = [ok is True for ok in result]
+    if all(verdicts):
         return []
-    groups: dict[Any, list[int]] = {}
     keys = bound.run(rule.group_by, variables) if rule.group_by is not None else None
-    for i in failing:
-        key = repr(keys[i]) if isinstance(keys, list) and len(keys) == len(result) else i
-        groups.setdefault(key, []).append(i)
+    groups: list[Hashable] = (
+        [repr(k) for k in keys]
+        if isinstance(keys, list) and len(keys) == len(result)
+        else list(range(len(result)))
+    )
+    return _entry_violations(rule, workload, verdicts, groups, entries)
+
+
+def evaluate_native(
+    rule: Rule, workload: Workload, cel_entries: list[dict[str, Any]], entries: list[HostInterface]
+) -> list[Violation]:
+    """Violations of a rule with a native evaluator: the same as :func:`evaluate`'s."""
+    assert rule.native is not None
+    verdicts, groups = rule.native(cel_entries)
+    if all(verdicts):
+        return []
+    return _entry_violations(rule, workload, verdicts, groups, entries)
+
+
+def _entry_violations(
+    rule: Rule,
+    workload: Workload,
+    verdicts: list[bool],
+    groups: list[Hashable],
+    entries: list[HostInterface],
+) -> list[Violation]:
+    """One violation per group of failing entries, at the group's last entry."""
+    grouped: dict[Hashable, list[int]] = {}
+    for i, ok in enumerate(verdicts):
+        if not ok:
+            grouped.setdefault(groups[i], []).append(i)
     out = []
-    for indexes in groups.values():
+    for indexes in grouped.values():
         group = [entries[i] for i in indexes]
         out.append(
             Violation(
