@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webhook.admission import Decision, review
 from webhook.core import Validator
-from webhook.manifests import SPEC_PATHS, loads_strict
+from webhook.manifests import SPEC_PATHS
 from webhook.metrics import Metrics
 from webhook.reviews import AdmissionReview
 from webhook.text import clipped, printable
@@ -113,11 +114,21 @@ class BadRequest(Exception):
 
 
 def _parse(body: bytes) -> AdmissionReview:
+    """A review body, decoded by orjson: about 4x faster than the standard library.
+
+    orjson refuses ``NaN``/``Infinity``, lone surrogates, invalid UTF-8 and nesting past
+    1,024 levels, but keeps the last of duplicate keys where ``bindcheck check`` refuses
+    them. Reviews come from the API server, which cannot send duplicates: it builds the
+    body from decoded objects (apiserver pkg/admission/plugin/webhook/request/
+    admissionreview.go, CreateAdmissionObjects puts ``VersionedObject.Object()`` in a
+    ``RawExtension``) and encodes them with Go's encoding/json (apimachinery
+    pkg/runtime/extension.go, RawExtension.MarshalJSON; a custom resource is a
+    ``map[string]interface{}``, which has one value per key). Only a direct caller can
+    send duplicates, and an answer to a direct caller admits nothing.
+    """
     try:
-        data = loads_strict(body)
-    except RecursionError:
-        raise BadRequest(400, "invalid_json", "JSON nested too deeply") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise BadRequest(400, "invalid_json", f"body is not valid JSON: {exc}"[:200]) from None
     try:
         return AdmissionReview.model_validate(data)
@@ -202,7 +213,7 @@ class ValidateEndpoint:
         body = _parse(raw)
         state = self.state
         decision = review(state.validator, body, state.ratcheting)
-        payload = json.dumps(decision.response).encode()
+        payload = orjson.dumps(decision.response)
         self._record(body, decision, time.perf_counter() - started)
         return payload
 
