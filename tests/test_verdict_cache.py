@@ -3,12 +3,20 @@ from __future__ import annotations
 import datetime as dt
 
 from conftest import entry, workload
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook.core import build_validator
+from webhook.fingerprints import EntryMemo, entry_prints, verdict_key
+from webhook.runtime.catalog import load_catalog
 from webhook.verdict_cache import VerdictCache
 from webhook.violations import Reason, Violation
 
 V = (Violation("f", Reason.INVALID, "m", "r"),)
+
+
+def key(entries: object, kind: str = "K", selector: object = None) -> bytes | None:
+    return verdict_key(kind, entries, entry_prints(entries), selector)
 
 
 def test_the_same_host_interfaces_reuse_the_verdict_under_another_name():
@@ -32,7 +40,7 @@ def test_a_different_list_kind_or_selector_is_a_new_verdict():
 
 def test_the_cache_is_bounded_and_evicts_the_least_recent():
     cache = VerdictCache(size=2)
-    keys = [VerdictCache.key("K", [i], {}) for i in range(3)]
+    keys = [key([i]) for i in range(3)]
     cache.put(keys[0], V)
     cache.put(keys[1], V)
     assert cache.get(keys[0]) == V  # 0 is now the most recent
@@ -43,24 +51,27 @@ def test_the_cache_is_bounded_and_evicts_the_least_recent():
 def test_the_cache_is_bounded_in_bytes_too_and_a_huge_verdict_is_not_kept():
     big = (Violation("f", Reason.INVALID, "m" * 1000, "r"),)
     cache = VerdictCache(size=1000, max_bytes=32 * 1024)
-    keys = [VerdictCache.key("K", [i], {}) for i in range(40)]
-    for key in keys:
-        cache.put(key, big)
+    keys = [key([i]) for i in range(40)]
+    for k in keys:
+        cache.put(k, big)
     assert cache.bytes <= 32 * 1024 and len(cache._entries) < 40
     assert cache.get(keys[-1]) == big and cache.get(keys[0]) is None  # the oldest went first
     huge = (Violation("f", Reason.INVALID, "m" * 2000, "r"),)  # over a sixteenth of the budget
-    cache.put(VerdictCache.key("K", ["huge"], {}), huge)
-    assert cache.get(VerdictCache.key("K", ["huge"], {})) is None
+    cache.put(key(["huge"]), huge)
+    assert cache.get(key(["huge"])) is None
 
 
 def test_keys_tell_apart_values_python_calls_equal():
     # 1 == True == 1.0 in Python, but CEL and the schema treat them differently.
-    keys = {VerdictCache.key("K", [{"v": v}], {}) for v in (1, True, 1.0, "1")}
+    keys = {key([{"v": v}]) for v in (1, True, 1.0, "1")}
     assert len(keys) == 4
+    # and so do entry prints, which the entry memo is keyed by
+    assert len({entry_prints([{"v": v}])[0] for v in (1, True, 1.0, "1")}) == 4
 
 
 def test_values_that_are_not_plain_data_are_not_cached():
-    assert VerdictCache.key("K", [{"version": dt.date(2024, 1, 1)}], {}) is None
+    assert key([{"version": dt.date(2024, 1, 1)}]) is None
+    assert entry_prints([{"version": dt.date(2024, 1, 1)}]) == [None]
     v = build_validator(cache_size=16)
     obj = workload([entry(version=dt.date(2024, 1, 1))])
     assert [x.rule for x in v.check(obj).violations] == ["schema-type"]
@@ -68,8 +79,85 @@ def test_values_that_are_not_plain_data_are_not_cached():
     assert v.cache.hits == 0
 
 
-def test_size_zero_turns_the_cache_off():
-    v = build_validator(cache_size=0)
-    v.check(workload([entry()]))
-    v.check(workload([entry()]))
-    assert v.cache.hits == 0
+def test_a_date_never_passes_for_the_string_a_valid_entry_had():
+    # JSON writes a date as its ISO string; were entries keyed by JSON, the valid
+    # entry below would be remembered and the date served its verdict.
+    v = build_validator(cache_size=16)
+    assert v.check(workload([entry(name="a", version="2024-01-01")])).violations == ()
+    dated = v.check(workload([entry(name="a", version=dt.date(2024, 1, 1))]))
+    assert [x.rule for x in dated.violations] == ["schema-type"]
+
+
+def test_a_list_past_the_limit_is_keyed_by_its_length_and_first_entries():
+    base = [entry(name=f"n{i}") for i in range(64)]
+    assert key([*base, entry(name="x")]) == key([*base, entry(name="y")])
+    assert key([*base, entry(name="x")]) != key([*base, entry(name="x"), entry(name="y")])
+    assert key(base) != key([*base, entry(name="x")])
+
+
+def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
+    from webhook.model import HostInterface
+
+    memo = EntryMemo(max_bytes=64 * 1024)
+    typed = (HostInterface(0, "wasi", "keyvalue", ("store",)), {})
+    for i in range(1000):
+        memo.keep_typed(i.to_bytes(32, "big"), 0, typed, 1000)
+        assert memo.bytes <= memo.max_bytes
+    assert memo.typed((999).to_bytes(32, "big"), 0) is typed
+    assert memo.typed((0).to_bytes(32, "big"), 0) is None  # spent: cleared, then refilled
+    memo.keep_typed(b"big", 0, typed, EntryMemo.MAX_ENTRY_BYTES + 1)
+    assert memo.typed(b"big", 0) is None
+    for i in range(1000):
+        memo.keep_clean(i.to_bytes(32, "big"), 0, "default", "p")
+        assert memo.bytes <= memo.max_bytes
+
+
+def test_an_entry_is_remembered_at_its_position_only():
+    v = build_validator(cache_size=16)
+    good, bad = entry(name="a"), entry(name="a")
+    v.check(workload([good, entry(name="b")]))
+    # The same entry twice: index 1 was never seen as this entry, so unique-entry runs.
+    out = v.check(workload([good, bad]))
+    assert [x.rule for x in out.violations] == ["unique-entry"]
+
+
+# Entries that recur across reviews, good and bad, with config the host checks read.
+_ENTRY = st.fixed_dictionaries(
+    {
+        "namespace": st.sampled_from(["wasi", "wasmcloud"]),
+        "package": st.sampled_from(["keyvalue", "blobstore", "messaging", "nosuch"]),
+        "interfaces": st.sampled_from([["store"], ["container"], ["consumer"], ["nope"]]),
+    },
+    optional={
+        "name": st.sampled_from(["a", "b", "Bad", 7]),
+        "version": st.sampled_from(["0.2.0-draft", "0.3.0", "x"]),
+        "config": st.fixed_dictionaries(
+            {},
+            optional={
+                "backend": st.sampled_from(["nats", "redis", "bogus"]),
+                "url": st.sampled_from(["nats://n:4222", "redis://r:6379", "ftp://x", "a/b"]),
+                "bucket": st.just("b"),
+            },
+        ),
+    },
+)
+_CATALOG = load_catalog(None)
+_MEMOLESS = build_validator(catalog=_CATALOG, cache_size=0)
+
+
+# Lists drawn from a small pool, so the same entry recurs at the same and at other
+# positions in lists that otherwise differ.
+_LISTS = st.lists(_ENTRY, min_size=1, max_size=6).flatmap(
+    lambda pool: st.lists(st.lists(st.sampled_from(pool), max_size=8), min_size=2, max_size=12)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_LISTS)
+def test_memos_never_change_a_verdict(lists):
+    """A validator that has seen other lists (cache and entry memo warm) answers every
+    list exactly as one that remembers nothing."""
+    remembering = build_validator(catalog=_CATALOG, cache_size=64)
+    for entries in lists:
+        obj = workload(entries)
+        assert remembering.check(obj).violations == _MEMOLESS.check(obj).violations

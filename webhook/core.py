@@ -23,8 +23,9 @@ from webhook.cel.rules import (
 )
 from webhook.checks.capability import check_capability
 from webhook.checks.naming import check_strict_naming
-from webhook.checks.schema import MAX_ENTRIES, check_schema, check_spec_gap
+from webhook.checks.schema import check_schema, check_spec_gap
 from webhook.errors import ConfigError
+from webhook.fingerprints import MAX_ENTRIES, EntryMemo, Print, entry_prints, verdict_key
 from webhook.manifests import GROUP, OTHER_KINDS, SPEC_PATHS, identity, locate, unknown_kind
 from webhook.model import HostInterface, Workload
 from webhook.runtime.catalog import Catalog
@@ -71,6 +72,8 @@ class Validator:
     disabled: frozenset[str] = frozenset()
     engine: Engine | None = None
     cache: VerdictCache = field(default_factory=VerdictCache)
+    memo: EntryMemo | None = field(default_factory=EntryMemo)
+    """Entries seen before (webhook/fingerprints.py); ``None``: every check runs."""
 
     def check(self, obj: Any) -> Outcome | None:
         """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
@@ -81,10 +84,11 @@ class Validator:
         workload, gap = locate(obj, kind, name, namespace)
         if gap is not None:
             return Outcome(kind, name, namespace, tuple(self._settle([check_spec_gap(gap)])))
-        key = VerdictCache.key(kind, workload.raw_entries, workload.raw_selector)
+        prints = entry_prints(workload.raw_entries)
+        key = verdict_key(kind, workload.raw_entries, prints, workload.raw_selector)
         cached = self.cache.get(key) if key is not None else None
         if cached is None:
-            cached = tuple(self._settle(self._check_workload(workload)))
+            cached = tuple(self._settle(self._check_workload(workload, prints)))
             if key is not None:
                 self.cache.put(key, cached)
         return Outcome(kind, name, namespace, cached)
@@ -106,8 +110,11 @@ class Validator:
         violation = Violation("kind", Reason.NOT_SUPPORTED, message, "kind-unknown", Action.WARN)
         return Outcome(shown(kind, 64), name, namespace, tuple(self._settle([violation])))
 
-    def _check_workload(self, workload: Workload) -> list[Violation]:
-        schema = check_schema(workload)
+    def _check_workload(
+        self, workload: Workload, prints: list[Print | None] | None = None
+    ) -> list[Violation]:
+        memo = self.memo
+        schema = check_schema(workload, prints, memo)
         out = list(schema.violations)
         if isinstance(workload.raw_entries, list) and len(workload.raw_entries) > MAX_ENTRIES:
             # The API server refuses the list on its size alone; the pairwise rules would
@@ -120,7 +127,7 @@ class Validator:
         if cel_input is not None and self.engine is not None:
             out.extend(self._run_rules(workload, entries, cel_input, self.engine))
         if self.catalog is not None and cel_input is not None:
-            out.extend(check_capability(workload, entries, self.catalog))
+            out.extend(check_capability(workload, entries, self.catalog, memo))
         return out
 
     def _run_rules(
@@ -251,6 +258,7 @@ def build_validator(
         frozenset(disabled),
         cel,
         VerdictCache(cache_size),
+        EntryMemo() if cache_size > 0 else None,
     )
     known = set(validator.rule_descriptions)
     for rule_id in [*validator.actions, *validator.disabled]:

@@ -4,20 +4,15 @@ A verdict depends only on the kind, the hostInterfaces list and the hostSelector
 (rules and catalog are fixed for a validator's life; a reload builds a new
 validator and so a new cache). Scaling a workload, bumping an image or
 re-applying it unchanged sends the same list again, so those reviews skip the
-checks. Keys are digests of the inputs' ``marshal`` bytes, so memory stays
-bounded whatever the lists hold: marshal round-trips plain data exactly (it
-tells ``1`` from ``True`` and ``1.0``), so equal bytes mean equal inputs, and it
-is several times faster than JSON. Key order counts, which can only cost a hit.
-Values marshal refuses are simply not cached.
+checks. Keys are digests (webhook/fingerprints.py, ``verdict_key``), so memory
+stays bounded whatever the lists hold; key order counts, which can only cost a
+hit, and values without a digest are simply not cached.
 """
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 import threading
 from collections import OrderedDict
-from typing import Any
 
 from webhook.violations import Violation
 
@@ -43,17 +38,6 @@ class VerdictCache:
         self._lock = threading.Lock()  # the CLI and server use one thread; library users may not
         self.hits = 0
         self.misses = 0
-
-    @staticmethod
-    def key(kind: str, entries: Any, selector: Any) -> bytes | None:
-        """A digest of the inputs a verdict depends on; ``None`` when they are not plain data."""
-        try:
-            # Version 2 writes no back-references, so equal values give equal bytes
-            # whatever objects they share.
-            data = marshal.dumps((kind, entries, selector), 2)
-        except ValueError:  # an unmarshallable type, or nesting past marshal's limit
-            return None
-        return hashlib.blake2b(data, digest_size=16).digest()
 
     def get(self, key: bytes) -> tuple[Violation, ...] | None:
         with self._lock:

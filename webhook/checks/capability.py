@@ -9,6 +9,7 @@ component: a host binds only those, and a manifest does not say which they are.
 from __future__ import annotations
 
 from webhook.checks.schema import quote
+from webhook.fingerprints import EntryMemo
 from webhook.model import HostInterface, Workload
 from webhook.runtime.binding import Claim, NamedConflict, holdings
 from webhook.runtime.catalog import Catalog, HostGroup, Multiplex, Plugin
@@ -21,7 +22,7 @@ from webhook.runtime.multiplex import (
 )
 from webhook.runtime.routes import bind_group
 from webhook.runtime.settings import reading
-from webhook.runtime.urls import url_problem
+from webhook.runtime.urls import remembered_url_problem
 from webhook.runtime.wit import display, host_version, package_label
 from webhook.text import shown
 from webhook.violations import Action, Reason, Violation, entry_label
@@ -30,9 +31,15 @@ EXTERNAL = " (or provide it through configFrom/secretFrom)"
 
 
 def check_capability(
-    workload: Workload, entries: list[HostInterface], catalog: Catalog
+    workload: Workload,
+    entries: list[HostInterface],
+    catalog: Catalog,
+    memo: EntryMemo | None = None,
 ) -> list[Violation]:
-    """Violations a host of every group the workload may land on would hit at deploy time."""
+    """Violations a host of every group the workload may land on would hit at deploy time.
+
+    ``memo`` remembers entries whose config checks found nothing (webhook/fingerprints.py).
+    """
     groups = catalog.groups_for(workload.host_selector)
     if not groups:
         return [_unmatched_selector(workload, catalog)]
@@ -41,7 +48,7 @@ def check_capability(
     for group in groups:
         where = f" in host group '{group.name}'" if len(catalog.host_groups) > 1 else ""
         claims = bind_group(entries, catalog, group)
-        found = _GroupCheck(workload, catalog, group, where).run(claims)
+        found = _GroupCheck(workload, catalog, group, where, memo).run(claims)
         for violation in found:
             if (violation.field, violation.rule) not in seen:
                 seen.add((violation.field, violation.rule))
@@ -70,19 +77,29 @@ def _unmatched_selector(workload: Workload, catalog: Catalog) -> Violation:
 class _GroupCheck:
     """The checks for one host group; one instance per group per review."""
 
-    __slots__ = ("catalog", "group", "where", "workload")
+    __slots__ = ("catalog", "group", "memo", "routers", "where", "workload")
 
-    def __init__(self, workload: Workload, catalog: Catalog, group: HostGroup, where: str) -> None:
+    def __init__(
+        self,
+        workload: Workload,
+        catalog: Catalog,
+        group: HostGroup,
+        where: str,
+        memo: EntryMemo | None = None,
+    ) -> None:
         self.workload = workload
+        self.memo = memo
         self.catalog = catalog
         self.group = group
         self.where = where
+        self.routers: dict[tuple[object, ...], Plugin | None] = {}
+        """The multiplexer a named entry of each shape would reach; lists repeat shapes."""
 
     def run(self, claims: list[Claim]) -> list[Violation]:
         out: list[Violation] = []
         for claim in claims:
             if claim.plugin is not None:
-                out.extend(self._config(claim.entry, claim.plugin))
+                out.extend(self._remembered_config(claim.entry, claim.plugin))
             elif not claim.host:
                 out.append(self._unavailable(claim))
         conflicts, collisions = holdings(claims)
@@ -182,6 +199,18 @@ class _GroupCheck:
 
     # Config the plugin reads
 
+    def _remembered_config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
+        """:meth:`_config`, skipped for an entry it found clean before at this position."""
+        memo, digest = self.memo, entry.digest
+        if memo is None or digest is None:
+            return self._config(entry, plugin)
+        if memo.clean(digest, entry.index, self.group.name, plugin.id):
+            return []
+        found = self._config(entry, plugin)
+        if not found:
+            memo.keep_clean(digest, entry.index, self.group.name, plugin.id)
+        return found
+
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
         mux = plugin.multiplex
         if mux is not None and (mux.entries == "all" or entry.name):
@@ -234,7 +263,7 @@ class _GroupCheck:
         choice = choose_backend(entry, mux)
         backend = choice.backend
         if backend is not None and backend.url is not None and "url" in entry.config:
-            why = url_problem(entry.config["url"], backend.url)
+            why = remembered_url_problem(entry.config["url"], backend.url)
             if why is not None:
                 return [
                     Violation(
@@ -277,11 +306,14 @@ class _GroupCheck:
     def _backend_ignored(self, entry: HostInterface, plugin: Plugin) -> Violation:
         what = f" ({plugin.description})" if plugin.description else ""
         version = host_version(entry.version)
-        router = next(
-            (p for p in self.catalog.registered(self.group).values()
-             if p.multiplex is not None and p.named_instances and p.serves(entry, version)),
-            None,
-        )  # fmt: skip
+        shape = (entry.package_key, version, entry.interfaces)
+        if shape not in self.routers:
+            self.routers[shape] = next(
+                (p for p in self.catalog.registered(self.group).values()
+                 if p.multiplex is not None and p.named_instances and p.serves(entry, version)),
+                None,
+            )  # fmt: skip
+        router = self.routers[shape]
         if router is not None and not entry.named:
             fix = (
                 f"unnamed entries go to the plain plugin: give the entry a name (the "

@@ -10,12 +10,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from webhook.fingerprints import MAX_ENTRIES, EntryMemo, Print
 from webhook.manifests import SpecGap
 from webhook.model import HostInterface, Workload
 from webhook.text import shown
 from webhook.violations import Action, Reason, Violation
 
-MAX_ENTRIES = 64
 MAX_LENGTH = {"namespace": 128, "package": 128, "version": 64, "name": 64}
 NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: RE2's $ never matches before "\n"
@@ -86,12 +86,17 @@ def check_spec_gap(gap: SpecGap) -> Violation:
     return _type(gap.path, "object", gap.value)
 
 
-def check_schema(workload: Workload) -> SchemaResult:
+def check_schema(
+    workload: Workload, prints: list[Print | None] | None = None, memo: EntryMemo | None = None
+) -> SchemaResult:
     """Every schema violation of the hostInterfaces list and the hostSelector.
 
     A list over the limit is refused on its length and only its first
     ``MAX_ENTRIES`` entries are looked at: the API server refuses it whole anyway, and
     an attacker's 3 MiB list of bad entries must cost a short answer.
+
+    With ``prints`` and ``memo`` (webhook/fingerprints.py), an entry seen before at the
+    same position is taken from the memo, and a new valid one is kept there.
     """
     violations = check_selector(workload)
     raw = workload.raw_entries
@@ -113,11 +118,22 @@ def check_schema(workload: Workload) -> SchemaResult:
     entries: list[HostInterface] = []
     cel_input: list[dict[str, Any]] = []
     for index, item in enumerate(raw[:MAX_ENTRIES]):
+        fingerprint = prints[index] if prints is not None else None
+        if fingerprint is not None and memo is not None:
+            known = memo.typed(fingerprint[0], index)
+            if known is not None:
+                entries.append(known[0])
+                cel_input.append(known[1])
+                continue
         entry, cel_entry, problems = _check_entry(workload, index, item)
         violations.extend(problems)
         if entry is not None and cel_entry is not None:
             entries.append(entry)
             cel_input.append(cel_entry)
+            if fingerprint is not None:
+                entry.digest = fingerprint[0]
+                if memo is not None and not problems:
+                    memo.keep_typed(fingerprint[0], index, (entry, cel_entry), fingerprint[1])
     return SchemaResult(entries, violations, cel_input)
 
 

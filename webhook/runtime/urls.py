@@ -8,6 +8,7 @@ comma-separated.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -117,3 +118,26 @@ def url_problem(value: str, rule: UrlRule) -> str | None:
                 "for the host's URL parser: percent-encode them (%2F, %3F, %23)"
             )
     return None
+
+
+MAX_REMEMBERED = 4096
+_remembered: dict[tuple[bytes, tuple[str, ...], bool, bool], str | None] = {}
+
+
+def remembered_url_problem(value: str, rule: UrlRule) -> str | None:
+    """:func:`url_problem`, memoised: the same backends recur in review after review.
+
+    Keyed by a digest of the value, so no URL, and no password in one, outlives the
+    request that carried it; the memo is cleared when full.
+    """
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = (digest, rule.schemes, rule.list, rule.schemeless)
+    try:
+        return _remembered[key]
+    except KeyError:
+        pass
+    problem = url_problem(value, rule)
+    if len(_remembered) >= MAX_REMEMBERED:
+        _remembered.clear()
+    _remembered[key] = problem
+    return problem
