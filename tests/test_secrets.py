@@ -3,6 +3,7 @@ reports of any format, nor `resolve` output."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -72,7 +73,8 @@ def test_server_responses_logs_and_metrics_never_carry_the_secret(tmp_path):
     finally:
         server.stop()
     log = server.log_text()
-    assert '"verdict": "denied"' in log
+    decisions = [json.loads(x) for x in log.splitlines() if '"decision"' in x]
+    assert [d["verdict"] for d in decisions] == ["allowed", "denied"]
     assert SECRET not in log
 
 

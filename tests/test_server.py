@@ -266,6 +266,19 @@ def test_one_json_log_line_per_decision_without_config_values(server, client):
     assert "planted-s3cret" not in server.log_text()
 
 
+@pytest.mark.parametrize(
+    "value", ["plain", "é", "\u2028", "\x85", "\x1b[2J\n", "\u202e", 2**70, "\x7f"]
+)
+def test_log_lines_are_one_ascii_json_object_whatever_a_value_holds(value):
+    from webhook.server import json_log_line
+
+    line = json_log_line("info", "bindcheck.decisions", "decision", {"object": value})
+    assert line.isascii() and "\n" not in line and "\x1b" not in line
+    assert json.loads(line)["object"] == value
+    # The same shape on the fast path and the escaping one.
+    assert line.startswith('{"level":"info","logger":"bindcheck.decisions","msg":"decision",')
+
+
 def _served_serial(port: int, ca: Path) -> int:
     ctx = ssl.create_default_context(cafile=str(ca))
     with (

@@ -101,12 +101,13 @@ def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
     memo = EntryMemo(max_bytes=64 * 1024)
     typed = (HostInterface(0, "wasi", "keyvalue", ("store",)), {})
     for i in range(1000):
-        memo.keep_typed(i.to_bytes(32, "big"), 0, typed, 1000)
+        memo.keep_typed(i.to_bytes(1000, "big"), 0, typed)
         assert memo.bytes <= memo.max_bytes
-    assert memo.typed((999).to_bytes(32, "big"), 0) is typed
-    assert memo.typed((0).to_bytes(32, "big"), 0) is None  # spent: cleared, then refilled
-    memo.keep_typed(b"big", 0, typed, EntryMemo.MAX_ENTRY_BYTES + 1)
-    assert memo.typed(b"big", 0) is None
+    assert memo.typed((999).to_bytes(1000, "big"), 0) is typed
+    assert memo.typed((0).to_bytes(1000, "big"), 0) is None  # spent: cleared, then refilled
+    big = b"x" * (EntryMemo.MAX_ENTRY_BYTES + 1)
+    memo.keep_typed(big, 0, typed)
+    assert memo.typed(big, 0) is None
     for i in range(1000):
         memo.keep_clean(i.to_bytes(32, "big"), 0, "default", "p")
         assert memo.bytes <= memo.max_bytes

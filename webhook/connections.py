@@ -226,6 +226,7 @@ def https_server(
         port=port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # nothing sits between the API server and us
         timeout_keep_alive=int(limits.keep_alive),
         timeout_graceful_shutdown=25,
         limit_concurrency=None,  # ours counts requests, not idle connections

@@ -12,14 +12,15 @@ both memos read them:
   then costs the checks only on its new entries, plus everything that looks across
   entries (naming rules, binding, route collisions), which always runs.
 
-A digest is SHA-256 of the entry's ``marshal`` bytes. marshal round-trips plain data
-exactly: equal bytes mean equal values of equal types (``1``, ``1.0``, ``True`` and
-``"1"`` all differ), and it refuses every other type (a date, a UUID), so such an entry
-has no digest and is checked afresh every time. JSON would not do: orjson writes a
-date as the string a valid entry could hold, and ``NaN`` as ``null``. Digests, never
-the values, are keys. The typed entries the memo keeps hold their config values, as the
-request did: they stay in this process's memory until the memo is cleared, and reach
-no log, message or metric.
+An entry's print is its ``marshal`` bytes. marshal round-trips plain data exactly:
+equal bytes mean equal values of equal types (``1``, ``1.0``, ``True`` and ``"1"`` all
+differ), and it refuses every other type (a date, a UUID), so such an entry has no
+print and is checked afresh every time. JSON would not do: orjson writes a date as the
+string a valid entry could hold, and ``NaN`` as ``null``. The memo is keyed by the
+bytes themselves, not a digest of them, so a lookup compares them whole and no
+collision can hand one entry another's verdict. Prints and typed entries hold config
+values, as the request did: they stay in this process's memory until the memo is
+cleared (its budget counts them), and reach no log, message or metric.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 MAX_ENTRIES = 64
 """Entries the CRD allows, and the most any check looks at."""
 
-Print = tuple[bytes, int]
-"""An entry's digest, and the size of the JSON it was taken of."""
+Print = bytes
+"""An entry's ``marshal`` bytes."""
 
 
 def entry_prints(raw: Any) -> list[Print | None] | None:
@@ -49,11 +50,9 @@ def entry_prints(raw: Any) -> list[Print | None] | None:
         try:
             # Version 2 writes no back-references: equal values give equal bytes
             # whatever objects they share.
-            blob = marshal.dumps(item, 2)
+            out.append(marshal.dumps(item, 2))
         except ValueError:  # a type marshal refuses, or nesting past its limit
             out.append(None)
-            continue
-        out.append((hashlib.sha256(blob).digest(), len(blob)))
     return out
 
 
@@ -62,8 +61,9 @@ def verdict_key(
 ) -> bytes | None:
     """The verdict cache's key; ``None`` when something in the inputs has no digest.
 
-    For a list: its length and its entries' digests (a list past the limit is judged
-    on its length and its first entries only). Anything else is digested whole.
+    For a list: its length and its entries' prints (a list past the limit is judged on
+    its length and its first entries only; marshal's bytes delimit themselves, so the
+    prints joined are unambiguous). Anything else is digested whole.
     """
     try:
         if prints is None:
@@ -71,19 +71,18 @@ def verdict_key(
         head = marshal.dumps((kind, selector, len(raw)), 2)
     except ValueError:
         return None
-    digests = [p[0] for p in prints if p is not None]
-    if len(digests) < len(prints):
+    if None in prints:
         return None
-    return hashlib.sha256(head + b"".join(digests)).digest()
+    return hashlib.sha256(head + b"".join(prints)).digest()  # type: ignore[arg-type]
 
 
 class EntryMemo:
     """Typed entries by (digest, position), and config checks that found an entry clean.
 
-    Bounded in bytes: an entry's JSON counts (three times over, for the objects built
-    from it) and entries past :attr:`MAX_ENTRY_BYTES` are never kept; both maps are
-    cleared when the budget is spent. A memo belongs to one validator, whose catalog
-    and rules never change.
+    Bounded in bytes: an entry's print counts, four times over (the print itself, and
+    the objects built from it), and entries past :attr:`MAX_ENTRY_BYTES` are never
+    kept; both maps are cleared when the budget is spent. A memo belongs to one
+    validator, whose catalog and rules never change.
     """
 
     MAX_BYTES = 8 * 1024 * 1024
@@ -96,25 +95,28 @@ class EntryMemo:
         self._clean: set[tuple[bytes, int, str, str]] = set()
         self._lock = threading.Lock()
 
-    def typed(self, digest: bytes, index: int) -> tuple[HostInterface, dict[str, Any]] | None:
-        return self._typed.get((digest, index))
+    def typed(self, print_: Print, index: int) -> tuple[HostInterface, dict[str, Any]] | None:
+        return self._typed.get((print_, index))
 
     def keep_typed(
-        self, digest: bytes, index: int, typed: tuple[HostInterface, dict[str, Any]], size: int
+        self, print_: Print, index: int, typed: tuple[HostInterface, dict[str, Any]]
     ) -> None:
-        if size > self.MAX_ENTRY_BYTES:
+        if len(print_) > self.MAX_ENTRY_BYTES:
             return
         with self._lock:
-            self._spend(3 * size)
-            self._typed[(digest, index)] = typed
+            self._spend(4 * len(print_))
+            self._typed[(print_, index)] = typed
 
-    def clean(self, digest: bytes, index: int, group: str, plugin: str) -> bool:
-        return (digest, index, group, plugin) in self._clean
+    def clean(self, print_: Print, index: int, group: str, plugin: str) -> bool:
+        return (print_, index, group, plugin) in self._clean
 
-    def keep_clean(self, digest: bytes, index: int, group: str, plugin: str) -> None:
+    def keep_clean(self, print_: Print, index: int, group: str, plugin: str) -> None:
+        if len(print_) > self.MAX_ENTRY_BYTES:
+            return
         with self._lock:
+            # The print is shared with the typed memo's key when both hold it.
             self._spend(200 + len(group) + len(plugin))
-            self._clean.add((digest, index, group, plugin))
+            self._clean.add((print_, index, group, plugin))
 
     def _spend(self, cost: int) -> None:
         if self.bytes + cost > self.max_bytes:

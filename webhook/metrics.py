@@ -19,6 +19,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[object, ...], Counter] = {}
         r = self.registry
         self.requests = Counter(
             REQUESTS.removesuffix("_total"),
@@ -50,3 +51,19 @@ class Metrics:
             ["what", "result"],
             registry=r,
         )
+
+    def count_request(self, kind: str, operation: str, verdict: str) -> None:
+        self._child(self.requests, (kind, operation, verdict)).inc()
+
+    def count_violation(self, rule: str, action: str) -> None:
+        self._child(self.violations, (rule, action)).inc()
+
+    def _child(self, family: Counter, labels: tuple[str, ...]) -> Counter:
+        """A labelled counter, looked up once: ``labels()`` costs a few µs per call.
+        Label values come from fixed sets (kinds, operations, rule ids), so the map
+        stays small."""
+        key = (id(family), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child

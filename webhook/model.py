@@ -27,8 +27,8 @@ class HostInterface:
     """``configFrom`` or ``secretFrom`` is set: the operator merges keys bindcheck cannot
     see over ``config`` (runtime-operator MaterializeConfigLayer), so a key missing here
     may still arrive, and a key present here may be replaced."""
-    digest: bytes | None = None
-    """The entry's fingerprint (webhook/fingerprints.py), when it has one."""
+    fingerprint: bytes | None = None
+    """The entry's print (webhook/fingerprints.py), when it has one."""
 
     @property
     def named(self) -> bool:

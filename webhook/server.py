@@ -4,11 +4,11 @@ Two error families stay apart: a bad *object* is an AdmissionReview denial
 (HTTP 200); a bad *request* (not JSON, too big, not an AdmissionReview) is a
 4xx with a JSON error. Nothing here answers 500 on purpose.
 
-``POST /validate`` is a plain ASGI middleware of the FastAPI app rather than a
-route: FastAPI's per-request routing, dependency solving and response classes
-cost about 40 µs here, more than checking a short list, and admission sits on
-the API server's hot path. Health, readiness, metrics, 404 and the rest are
-ordinary FastAPI routes.
+``POST /validate`` is a plain ASGI app in front of the FastAPI app rather than a
+route: FastAPI's per-request routing, dependency solving, middleware and response
+classes cost about 40 µs here, more than checking a short list, and admission
+sits on the API server's hot path. Health, readiness, metrics, 404 and the rest
+are ordinary FastAPI routes.
 """
 
 from __future__ import annotations
@@ -53,10 +53,20 @@ APP_SETTINGS: dict[str, Any] = {
 
 def json_log_line(level: str, logger: str, msg: str, fields: dict[str, Any] | None = None) -> str:
     """The shape of every bindcheck log line: one JSON object, ASCII-escaped, so no
-    value can break a line or drive a terminal."""
-    return json.dumps(
-        {"level": level, "logger": logger, "msg": msg, **(fields or {})}, ensure_ascii=True
-    )
+    value can break a line or drive a terminal.
+
+    orjson escapes what JSON must (quotes, backslashes, controls below U+0020); a line
+    that holds anything past ASCII (U+0085, U+2028, a C1 control) goes through the
+    standard library's ``ensure_ascii`` instead.
+    """
+    line = {"level": level, "logger": logger, "msg": msg, **(fields or {})}
+    try:
+        fast = orjson.dumps(line)
+    except TypeError:  # a value orjson does not write (an int past 64 bits)
+        return json.dumps(line, ensure_ascii=True, default=str, separators=(",", ":"))
+    if fast.isascii():
+        return fast.decode()
+    return json.dumps(line, ensure_ascii=True, separators=(",", ":"))
 
 
 class DecisionLog:
@@ -224,12 +234,12 @@ class ValidateEndpoint:
         # Label values come from a fixed set: a direct caller chooses request.kind freely.
         kind = outcome.kind if outcome else KIND_LABELS.get(req.kind.kind, "other")
         verdict = "allowed" if decision.allowed else "denied"
-        metrics.requests.labels(kind, req.operation, verdict).inc()
+        metrics.count_request(kind, req.operation, verdict)
         metrics.latency.observe(elapsed)
         rules: set[str] = set()
         if outcome is not None:
             for v in outcome.violations:
-                metrics.violations.labels(v.rule, v.action.value).inc()
+                metrics.count_violation(v.rule, v.action.value)
                 rules.add(v.rule)
         if log.isEnabledFor(logging.INFO):
             self.state.decisions.write(
@@ -246,9 +256,14 @@ class ValidateEndpoint:
             )
 
 
-def create_app(state: ServerState) -> FastAPI:
+def create_app(state: ServerState) -> ASGIApp:
+    """The served app: ``/validate`` outermost, everything else through FastAPI.
+
+    ``/validate`` answers before FastAPI's own middleware (error pages, telemetry,
+    body limits) sees the request: it bounds its body, catches its own errors and
+    never needs them, and on the API server's hot path each layer costs.
+    """
     app = FastAPI(**APP_SETTINGS)
-    app.add_middleware(ValidateEndpoint, state=state)
     metrics = state.metrics
 
     @app.exception_handler(Exception)
@@ -282,4 +297,4 @@ def create_app(state: ServerState) -> FastAPI:
             generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
         )
 
-    return app
+    return ValidateEndpoint(app, state)

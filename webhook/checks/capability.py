@@ -201,14 +201,14 @@ class _GroupCheck:
 
     def _remembered_config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
         """:meth:`_config`, skipped for an entry it found clean before at this position."""
-        memo, digest = self.memo, entry.digest
-        if memo is None or digest is None:
+        memo, print_ = self.memo, entry.fingerprint
+        if memo is None or print_ is None:
             return self._config(entry, plugin)
-        if memo.clean(digest, entry.index, self.group.name, plugin.id):
+        if memo.clean(print_, entry.index, self.group.name, plugin.id):
             return []
         found = self._config(entry, plugin)
         if not found:
-            memo.keep_clean(digest, entry.index, self.group.name, plugin.id)
+            memo.keep_clean(print_, entry.index, self.group.name, plugin.id)
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:

@@ -120,7 +120,7 @@ def check_schema(
     for index, item in enumerate(raw[:MAX_ENTRIES]):
         fingerprint = prints[index] if prints is not None else None
         if fingerprint is not None and memo is not None:
-            known = memo.typed(fingerprint[0], index)
+            known = memo.typed(fingerprint, index)
             if known is not None:
                 entries.append(known[0])
                 cel_input.append(known[1])
@@ -131,9 +131,9 @@ def check_schema(
             entries.append(entry)
             cel_input.append(cel_entry)
             if fingerprint is not None:
-                entry.digest = fingerprint[0]
+                entry.fingerprint = fingerprint
                 if memo is not None and not problems:
-                    memo.keep_typed(fingerprint[0], index, (entry, cel_entry), fingerprint[1])
+                    memo.keep_typed(fingerprint, index, (entry, cel_entry))
     return SchemaResult(entries, violations, cel_input)
 
 
