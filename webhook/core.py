@@ -84,8 +84,10 @@ class Validator:
         workload, gap = locate(obj, kind, name, namespace)
         if gap is not None:
             return Outcome(kind, name, namespace, tuple(self._settle([check_spec_gap(gap)])))
-        prints = entry_prints(workload.raw_entries)
-        key = verdict_key(kind, workload.raw_entries, prints, workload.raw_selector)
+        prints = key = None
+        if self.memo is not None or self.cache.size > 0:
+            prints = entry_prints(workload.raw_entries)
+            key = verdict_key(kind, workload.raw_entries, prints, workload.raw_selector)
         cached = self.cache.get(key) if key is not None else None
         if cached is None:
             cached = tuple(self._settle(self._check_workload(workload, prints)))
