@@ -287,6 +287,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalog_sub.add_parser("schema", help="the catalog format as JSON Schema, for editors and CI")
 
+    export = sub.add_parser(
+        "export", help="the checks as ValidatingAdmissionPolicies, enforced by the API server"
+    )
+    export_sub = export.add_subparsers(dest="export_command", required=True, parser_class=_Parser)
+    vap = export_sub.add_parser(
+        "vap",
+        help="ValidatingAdmissionPolicy and binding YAML, one pair per action "
+        "(Kubernetes 1.30+); says on stderr which checks it cannot express",
+    )
+    _validator_options(vap)
+    vap.add_argument(
+        "--failure-policy",
+        choices=["Fail", "Ignore"],
+        default="Fail",
+        help="what the API server does when a policy cannot be evaluated (default: %(default)s)",
+    )
+    vap.add_argument(
+        "--name-prefix",
+        default="bindcheck",
+        help="prefix of the policies' and bindings' names (default: %(default)s)",
+    )
+    _output_option(vap)
+
     certs = sub.add_parser("certs", help="write a CA and a serving certificate for a Service")
     certs.add_argument(
         "--service", required=True, help="the webhook's Service name (required, no default)"
@@ -404,6 +427,25 @@ def _catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export(args: argparse.Namespace) -> int:
+    import yaml
+
+    from webhook.export.vap import export_vap
+
+    exported = export_vap(make_validator(args), args.failure_policy, args.name_prefix)
+    with _output(args.output) as out:
+        out.write(
+            f"# bindcheck {__version__} export vap: re-export when the catalog or rules change\n"
+        )
+        out.write(yaml.safe_dump_all(exported.documents, sort_keys=False, width=1_000_000))
+    sys.stderr.write(
+        "not expressed by the policies (the webhook and `bindcheck check` run them):\n"
+    )
+    for what, why in sorted(exported.not_expressed.items()):
+        sys.stderr.write(f"  {what}: {why}\n")
+    return EXIT_OK
+
+
 def _certs(args: argparse.Namespace) -> int:
     from webhook.certs import write_service_certs
 
@@ -431,6 +473,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "version": _version,
     "serve": _serve,
     "catalog": _catalog,
+    "export": _export,
     "certs": _certs,
 }
 

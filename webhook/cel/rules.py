@@ -116,6 +116,8 @@ class Rule:
     only_if_shared: tuple[str, ...] = ()
     native: Native | None = None
     """The same rule in Python (webhook/cel/native.py), when its CEL is the shipped text."""
+    cel: tuple[tuple[tuple[str, str], ...], str, str] = ((), "", "")
+    """The CEL as written: (variables as (name, expression), expression, groupBy)."""
 
     def applies_to(self, policy: Policy) -> bool:
         return self.policy in ("all", policy.value)
@@ -238,7 +240,8 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
         raise fail("groupBy", "groupBy needs scope: entry")
 
     bounds = Estimator()
-    native = native_for(rule_id, *_cel_texts(data))
+    texts = _cel_texts(data)
+    native = native_for(rule_id, *texts)
     # A shipped rule's cost is known (tests/test_rule_loading.py bounds it): skipping the
     # estimate spares every run the cost parser's start-up, about 150 ms.
     bound_cost = native is None
@@ -314,6 +317,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
         line=line,
         only_if_shared=tuple(shared),
         native=native,
+        cel=(tuple(texts[0]), texts[1], texts[2]),
     )
 
 

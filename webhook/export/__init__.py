@@ -1,0 +1,1 @@
+"""Exporting bindcheck\x27s checks for enforcement without the webhook."""
