@@ -222,6 +222,7 @@ def test_the_rendered_catalog_and_rules_load_in_bindcheck(tmp_path):
         ["--set", "ruleActions.single-unamed=warn"],
         ["--set", "image.digest=latest"],
         ["--set", "hostNetwork=yes"],
+        ["--set", "enforcement=vap"],
         ["--set", "catalog=default"],
     ],
 )
@@ -244,7 +245,9 @@ def test_optional_objects_render_only_when_enabled(default):
     assert by_kind(docs, "NetworkPolicy") == [] and by_kind(docs, "PodDisruptionBudget") == []
 
 
-@pytest.mark.parametrize("args", [[], ["--set", "certManager.enabled=true"]])
+@pytest.mark.parametrize(
+    "args", [[], ["--set", "certManager.enabled=true"], ["--set", "enforcement=both"]]
+)
 def test_kubectl_reads_every_rendered_object(args, tmp_path):
     # kubectl's own decoder as a second parser (--local: no API server here).
     rendered = helm_template(*args)
@@ -429,3 +432,75 @@ def test_helm_test_asks_readyz_through_the_service_name_with_the_releases_ca(def
         (tmp_path / "other-ca.crt").write_bytes(base64.b64decode(other["data"]["ca.crt"]))
         failed = _run_test_pod(pod, tmp_path / "other-ca.crt", port)
         assert failed.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in failed.stderr
+
+
+def test_policy_enforcement_renders_only_the_admission_policies_and_needs_no_image():
+    docs = [
+        d
+        for d in yaml.safe_load_all(
+            subprocess.run(
+                [tool("helm"), "template", "rel", str(CHART), "--set", "enforcement=policy",
+                 "--set", "failurePolicy=Ignore"],
+                capture_output=True, text=True, check=True,
+            ).stdout
+        )
+        if d
+    ]  # fmt: skip
+    assert [d["kind"] for d in docs] == [
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ]
+    assert docs[0]["spec"]["failurePolicy"] == "Ignore"
+    assert docs[0]["metadata"]["labels"]["app.kubernetes.io/instance"] == "rel"
+    both = render("--set", "enforcement=both")
+    assert one(both, "Deployment") and one(both, "ValidatingAdmissionPolicy")
+
+
+@pytest.mark.parametrize("policy", ["upstream", "strict"])
+def test_the_bundled_policies_are_what_bindcheck_export_vap_writes(policy, tmp_path):
+    from webhook.cli import main
+
+    out = tmp_path / "vap.yaml"
+    assert main(["export", "vap", "--policy", policy, "-o", str(out)]) == 0
+    bundled = (CHART / "files" / f"vap-{policy}.yaml").read_text()
+    assert bundled == out.read_text(), "re-export: bindcheck export vap --policy ... -o charts/..."
+
+
+def test_the_rendered_policy_denies_what_bindcheck_denies():
+    from conftest import entry, workload
+    from vap_env import CompiledPolicy, environment
+
+    docs = render("--set", "enforcement=both")
+    policy = CompiledPolicy(environment(), one(docs, "ValidatingAdmissionPolicy"))
+    found, messages = policy.evaluate(workload([entry(), entry()]))
+    assert {f.split("]")[0] for f in found} == {"[single-unnamed", "[unique-entry"}
+    assert messages and messages[0].startswith('WorkloadDeployment "app" has 2 violations')
+
+
+def test_custom_settings_need_their_own_export_and_take_it(tmp_path):
+    error = helm_fails("--set", "enforcement=policy", "--set", "ruleActions.unique-entry=warn")
+    assert "bindcheck export vap" in error
+    from webhook.cli import main
+
+    out = tmp_path / "vap.yaml"
+    assert main(["export", "vap", "--rule-action", "unique-entry=warn", "-o", str(out)]) == 0
+    docs = [
+        d
+        for d in yaml.safe_load_all(
+            subprocess.run(
+                [tool("helm"), "template", "rel", str(CHART), "--set", "enforcement=policy",
+                 "--set", "ruleActions.unique-entry=warn",
+                 "--set-file", f"admissionPolicy.exported={out}"],
+                capture_output=True, text=True, check=True,
+            ).stdout
+        )
+        if d
+    ]  # fmt: skip
+    names = sorted(d["metadata"]["name"] for d in docs)
+    assert names == ["bindcheck-deny", "bindcheck-deny", "bindcheck-warn", "bindcheck-warn"]
+    stray = tmp_path / "stray.yaml"
+    stray.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    error = helm_fails(
+        "--set", "enforcement=policy", "--set-file", f"admissionPolicy.exported={stray}"
+    )
+    assert "only the output of `bindcheck export vap`" in error

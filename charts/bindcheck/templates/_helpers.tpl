@@ -53,3 +53,8 @@ rules: {{ toJson .Values.rules | quote }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* "true" when the webhook runs (enforcement webhook or both), else empty. */ -}}
+{{- define "bindcheck.webhook" -}}
+{{- if ne .Values.enforcement "policy" }}true{{ end -}}
+{{- end -}}
