@@ -108,8 +108,9 @@ def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
     big = b"x" * (EntryMemo.MAX_ENTRY_BYTES + 1)
     memo.keep_typed(big, 0, typed)
     assert memo.typed(big, 0) is None
+    found = (Violation("f", Reason.INVALID, "m" * 500, "r"),)
     for i in range(1000):
-        memo.keep_clean(i.to_bytes(32, "big"), 0, "default", "p")
+        memo.keep_found(i.to_bytes(32, "big"), 0, "default", "p", found)
         assert memo.bytes <= memo.max_bytes
 
 

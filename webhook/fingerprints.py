@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from webhook.model import HostInterface
+    from webhook.violations import Violation
 
 MAX_ENTRIES = 64
 """Entries the CRD allows, and the most any check looks at."""
@@ -77,7 +78,7 @@ def verdict_key(
 
 
 class EntryMemo:
-    """Typed entries by (digest, position), and config checks that found an entry clean.
+    """Typed entries by (print, position), and what config checks found in each.
 
     Bounded in bytes: an entry's print counts, four times over (the print itself, and
     the objects built from it), and entries past :attr:`MAX_ENTRY_BYTES` are never
@@ -92,7 +93,7 @@ class EntryMemo:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._typed: dict[tuple[bytes, int], tuple[HostInterface, dict[str, Any]]] = {}
-        self._clean: set[tuple[bytes, int, str, str]] = set()
+        self._found: dict[tuple[bytes, int, str, str], tuple[Violation, ...]] = {}
         self._lock = threading.Lock()
 
     def typed(self, print_: Print, index: int) -> tuple[HostInterface, dict[str, Any]] | None:
@@ -107,20 +108,29 @@ class EntryMemo:
             self._spend(4 * len(print_))
             self._typed[(print_, index)] = typed
 
-    def clean(self, print_: Print, index: int, group: str, plugin: str) -> bool:
-        return (print_, index, group, plugin) in self._clean
+    def found(
+        self, print_: Print, index: int, group: str, plugin: str
+    ) -> tuple[Violation, ...] | None:
+        """What the config checks of ``plugin`` in ``group`` found in this entry at this
+        position; the violations name the position, so they are reused as they are."""
+        return self._found.get((print_, index, group, plugin))
 
-    def keep_clean(self, print_: Print, index: int, group: str, plugin: str) -> None:
+    def keep_found(
+        self, print_: Print, index: int, group: str, plugin: str, found: tuple[Violation, ...]
+    ) -> None:
         if len(print_) > self.MAX_ENTRY_BYTES:
             return
+        cost = (
+            200 + len(group) + len(plugin) + sum(200 + len(v.message) + len(v.field) for v in found)
+        )
         with self._lock:
-            # The print is shared with the typed memo's key when both hold it.
-            self._spend(200 + len(group) + len(plugin))
-            self._clean.add((print_, index, group, plugin))
+            # The print itself is shared with the typed memo's key.
+            self._spend(cost)
+            self._found[(print_, index, group, plugin)] = found
 
     def _spend(self, cost: int) -> None:
         if self.bytes + cost > self.max_bytes:
             self._typed.clear()
-            self._clean.clear()
+            self._found.clear()
             self.bytes = 0
         self.bytes += cost

@@ -200,15 +200,15 @@ class _GroupCheck:
     # Config the plugin reads
 
     def _remembered_config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
-        """:meth:`_config`, skipped for an entry it found clean before at this position."""
+        """:meth:`_config`, remembered for an entry seen before at this position."""
         memo, print_ = self.memo, entry.fingerprint
         if memo is None or print_ is None:
             return self._config(entry, plugin)
-        if memo.clean(print_, entry.index, self.group.name, plugin.id):
-            return []
+        known = memo.found(print_, entry.index, self.group.name, plugin.id)
+        if known is not None:
+            return list(known)
         found = self._config(entry, plugin)
-        if not found:
-            memo.keep_clean(print_, entry.index, self.group.name, plugin.id)
+        memo.keep_found(print_, entry.index, self.group.name, plugin.id, tuple(found))
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
