@@ -654,8 +654,14 @@ KV_DRAFT = "wasi:keyvalue/store,atomics,batch@0.2.0-draft"
 )
 def test_keyvalue_implements_two_labels_on_one_multiplexer():
     catalog = host(mock("wasi-keyvalue-multiplexed", [KV_DRAFT], named=True, multiplex=IN_MEMORY))
+    _two_teams_on_one_multiplexer(catalog, "kv-implements")
+
+
+def _two_teams_on_one_multiplexer(catalog: Catalog, host_name: str) -> None:
+    """An HTTP entry point, and team-a and team-b on the in-memory backend: both names
+    reach the key-value multiplexer and nothing is denied."""
     entries = [
-        iface("wasi:http/incoming-handler@0.2.2", host="kv-implements"),
+        iface("wasi:http/incoming-handler@0.2.2", host=host_name),
         iface("wasi:keyvalue/store@0.2.0-draft", "team-a", backend="in-memory"),
         iface("wasi:keyvalue/store@0.2.0-draft", "team-b", backend="in-memory"),
     ]
@@ -842,18 +848,7 @@ def test_the_cluster_router_needs_a_valid_host_on_the_first_http_handler():
 
 @upstream(f"{E2E}/implements_test.go", "admits two named entries of the same package")
 def test_the_implements_e2e_manifest_routes_team_a_and_team_b():
-    catalog = load_catalog(None)
-    entries = [
-        iface("wasi:http/incoming-handler@0.2.2", host="keyvalue-implements"),
-        iface("wasi:keyvalue/store@0.2.0-draft", "team-a", backend="in-memory"),
-        iface("wasi:keyvalue/store@0.2.0-draft", "team-b", backend="in-memory"),
-    ]
-    assert bound_ids(catalog, entries) == [
-        "host",
-        "wasi-keyvalue-multiplexed",
-        "wasi-keyvalue-multiplexed",
-    ]
-    assert deploy(catalog, entries) == []
+    _two_teams_on_one_multiplexer(load_catalog(None), "keyvalue-implements")
 
 
 @upstream(f"{E2E}/messaging_test.go", "messagingRevisions (sync 0.2.0, async 0.3.0)")

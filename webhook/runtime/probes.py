@@ -131,20 +131,25 @@ class _Conn:
         except OSError as exc:
             raise ProbeFailed(f"{self.where}: {_reason(exc)}") from None
 
+    def receive(self, wait: float | None = None) -> None:
+        """Append what the server sends next; ``wait`` bounds this read more tightly
+        than the deadline."""
+        left = self.deadline.left()
+        self.sock.settimeout(left if wait is None else min(left, wait))
+        try:
+            chunk = self.sock.recv(4096)
+        except OSError as exc:
+            raise ProbeFailed(f"{self.where}: {_reason(exc)}") from None
+        if not chunk:
+            raise ProbeFailed(f"{self.where}: the server closed the connection")
+        self.buffer += chunk
+        if len(self.buffer) > 1 << 20:
+            raise ProbeFailed(f"{self.where}: reply too long")
+
     def line(self, wait: float | None = None) -> bytes:
         """The next line; ``wait`` bounds this read more tightly than the deadline."""
         while b"\r\n" not in self.buffer:
-            left = self.deadline.left()
-            self.sock.settimeout(left if wait is None else min(left, wait))
-            try:
-                chunk = self.sock.recv(4096)
-            except OSError as exc:
-                raise ProbeFailed(f"{self.where}: {_reason(exc)}") from None
-            if not chunk:
-                raise ProbeFailed(f"{self.where}: the server closed the connection")
-            self.buffer += chunk
-            if len(self.buffer) > 1 << 20:
-                raise ProbeFailed(f"{self.where}: reply too long")
+            self.receive(wait)
         line, _, self.buffer = self.buffer.partition(b"\r\n")
         return line
 
@@ -244,13 +249,6 @@ def _jetstream_info(conn: _Conn) -> None:
 
 def _read_exactly(conn: _Conn, size: int) -> bytes:
     while len(conn.buffer) < size + 2:
-        conn.sock.settimeout(conn.deadline.left())
-        try:
-            chunk = conn.sock.recv(4096)
-        except OSError as exc:
-            raise ProbeFailed(f"{conn.where}: {_reason(exc)}") from None
-        if not chunk:
-            raise ProbeFailed(f"{conn.where}: the server closed the connection")
-        conn.buffer += chunk
+        conn.receive()
     body, conn.buffer = conn.buffer[:size], conn.buffer[size + 2 :]
     return body
