@@ -446,14 +446,17 @@ def test_policy_enforcement_renders_only_the_admission_policies_and_needs_no_ima
         )
         if d
     ]  # fmt: skip
-    assert [d["kind"] for d in docs] == [
+    assert sorted(d["kind"] for d in docs) == [
+        "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicyBinding",
     ]
-    assert docs[0]["spec"]["failurePolicy"] == "Ignore"
-    assert docs[0]["metadata"]["labels"]["app.kubernetes.io/instance"] == "rel"
+    policies = by_kind(docs, "ValidatingAdmissionPolicy")
+    assert {p["spec"]["failurePolicy"] for p in policies} == {"Ignore"}
+    assert policies[0]["metadata"]["labels"]["app.kubernetes.io/instance"] == "rel"
     both = render("--set", "enforcement=both")
-    assert one(both, "Deployment") and one(both, "ValidatingAdmissionPolicy")
+    assert one(both, "Deployment") and by_kind(both, "ValidatingAdmissionPolicy")
 
 
 @pytest.mark.parametrize("policy", ["upstream", "strict"])
@@ -471,7 +474,11 @@ def test_the_rendered_policy_denies_what_bindcheck_denies():
     from vap_env import CompiledPolicy, environment
 
     docs = render("--set", "enforcement=both")
-    policy = CompiledPolicy(environment(), one(docs, "ValidatingAdmissionPolicy"))
+    [deny] = [
+        p for p in by_kind(docs, "ValidatingAdmissionPolicy")
+        if p["metadata"]["name"] == "bindcheck-deny"
+    ]  # fmt: skip
+    policy = CompiledPolicy(environment(), deny)
     found, messages = policy.evaluate(workload([entry(), entry()]))
     assert {f.split("]")[0] for f in found} == {"[single-unnamed", "[unique-entry"}
     assert messages and messages[0].startswith('WorkloadDeployment "app" has 2 violations')

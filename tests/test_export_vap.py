@@ -77,7 +77,10 @@ ENTRY = st.fixed_dictionaries(
                 "18446744073709551615.0.0",
             ]
         ),
-        "config": st.sampled_from([{"backend": "nats"}, {"host": "x.example"}, {}]),
+        "config": st.sampled_from(
+            [{"backend": "nats"}, {"backend": "bogus"}, {"backend": ""}, {"host": "x.example"}, {}]
+        ),
+        "configFrom": st.sampled_from([[{"name": "settings"}], []]),
     },
 )
 SELECTOR = st.sampled_from(
@@ -194,6 +197,48 @@ CORNERS = [
     _case([_e("wasi", "keyvalue", ["store"], name="blobs")], {"zone": "a"}),
     _case([_e("wasi", "keyvalue", ["store"], name="wasi-keyvalue")]),
     _case([_e("a:b", "c", ["handler"]), _e("a", "b:c", ["handler"])], {"hostgroup": "core"}),
+    _case([_e("wasi", "keyvalue", ["store"], name="a", config={"backend": "bogus"})]),
+    _case([_e("wasi", "keyvalue", ["store"], config={"backend": "bogus"})]),
+    _case(
+        [
+            _e(
+                "wasi",
+                "keyvalue",
+                ["store"],
+                name="a",
+                version="0.2.0-draft",
+                config={"backend": "bogus"},
+                configFrom=[{"name": "c"}],
+            )
+        ]
+    ),
+    _case(
+        [
+            _e(
+                "wasmcloud",
+                "messaging",
+                ["consumer"],
+                name="a",
+                version="0.3.0",
+                config={"backend": "kafka"},
+            )
+        ],
+        CORE,
+    ),
+    # postgres routes only named entries to a backend (multiplex entries: named)
+    _case([_e("wasmcloud", "postgres", ["query"], version="0.2.0", config={"backend": "x"})]),
+    _case(
+        [
+            _e(
+                "wasmcloud",
+                "postgres",
+                ["query"],
+                version="0.2.0",
+                name="db",
+                config={"backend": "x"},
+            )
+        ]
+    ),
     _case([_e("wasi", "http", ["incoming-handler", "outgoing-handler"])], kind="Workload"),
     _case([_e("wasi", "http", ["incoming-handler", "nope"])], kind="WorkloadReplicaSet"),
 ]
@@ -267,7 +312,8 @@ def test_the_command_writes_policies_and_bindings_and_says_what_it_leaves_out(tm
                  "-o", str(out)]) == 0  # fmt: skip
     docs = list(yaml.safe_load_all(out.read_text()))
     kinds = [d["kind"] for d in docs]
-    assert kinds == ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
+    assert kinds == ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"] * 2
+    assert [d["metadata"]["name"] for d in docs[::2]] == ["bindcheck-deny", "bindcheck-warn"]
     spec = docs[0]["spec"]
     assert spec["failurePolicy"] == "Ignore"
     [rule] = spec["matchConstraints"]["resourceRules"]

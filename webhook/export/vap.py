@@ -14,9 +14,10 @@ generated objects):
   on an escaped copy of the list (``self`` as CRD validation sees it), their own
   variables renamed; messages are rendered in CEL from the same template;
 - the strict naming rules, written in CEL;
-- ``interface-unavailable``: the catalog becomes constant variables (plugins, their
-  worlds and version floors, each host group's labels and plugins), so a changed
-  catalog needs a new export. Objects are untyped maps in a policy, so fields read
+- ``interface-unavailable`` and ``backend-unknown``: the catalog becomes constant
+  variables (plugins, their worlds, version floors and backends, each host group's
+  labels and plugins), and binding is computed in CEL as binding.py does it, so a
+  changed catalog needs a new export. Objects are untyped maps in a policy, so fields read
   as ``x.namespace``.
 
 Everything else is listed in :attr:`Export.not_expressed`, with the reason.
@@ -45,7 +46,7 @@ STATIC_MESSAGE = (
 )
 BINDING_ACTIONS = {Action.DENY: "Deny", Action.WARN: "Warn", Action.AUDIT: "Audit"}
 
-EXPRESSED_PYTHON = {"name-required", "name-unique", "interface-unavailable"}
+EXPRESSED_PYTHON = {"name-required", "name-unique", "interface-unavailable", "backend-unknown"}
 NOT_EXPRESSED = {
     "schema": "the CRD's schema runs before any policy: objects that break it never reach one",
     "kind-unknown": "the policies match only the three kinds that exist",
@@ -55,8 +56,8 @@ NOT_EXPRESSED = {
     "probes": "resolve --probe connects to backends; a policy cannot",
 }
 _NOT_YET = (
-    "not compiled to CEL yet (backends, config keys, URLs, HTTP routing and named-instance "
-    "checks need more of the host model in CEL); the webhook and `bindcheck check` run it"
+    "not compiled to CEL yet (config keys, URLs, HTTP routing and named-instance checks "
+    "need more of the host model in CEL); the webhook and `bindcheck check` run it"
 )
 
 
@@ -95,6 +96,9 @@ def export_vap(
             checks.append(_strict_naming(rule_id, action))
         elif rule_id == "interface-unavailable" and validator.catalog is not None:
             checks.append(_unavailable(validator.catalog, action))
+        elif rule_id == "backend-unknown" and validator.catalog is not None:
+            override = validator.actions.get(rule_id)
+            checks += _backend_unknown(validator.catalog, override)
         elif rule_id.startswith("schema-"):
             not_expressed[rule_id] = NOT_EXPRESSED["schema"]
         elif rule_id in NOT_EXPRESSED:
@@ -331,7 +335,16 @@ def _plugin_record(plugin: Plugin) -> dict[str, Any]:
                 f"plugin {plugin.id!r}: claims.minVersion {floor!r} has a prerelease or build "
                 "part, which the policy export cannot compare; export with another catalog"
             )
-    return {"m": floor, "w": worlds}
+    record: dict[str, Any] = {"m": floor, "w": worlds, "n": plugin.named_instances}
+    mux = plugin.multiplex
+    if mux is not None:
+        record["x"] = {
+            "all": mux.entries == "all",
+            "d": mux.default_backend,
+            "b": [b.name for b in mux.backends],
+            "k": ", ".join(b.name for b in mux.backends),
+        }
+    return record
 
 
 def _gt(a: str, b: str) -> str:
@@ -429,6 +442,99 @@ def _unavailable(catalog: Catalog, action: Action) -> _Check:
         chain = f"(({selected}) && !({served}) ? {_item(rule, 'i', '', message)} : {chain})"
     violations = f'variables.idx.map(i, {chain}).filter(m, m != "")'
     return _Check(rule, action, variables, violations)
+
+
+# --- backend-unknown --------------------------------------------------------------
+
+
+def _groups(catalog: Catalog) -> list[tuple[int, HostGroup, str, str]]:
+    """Per host group: its index, the group, the CEL test that the workload's selector
+    picks it, and the ``where`` of its messages."""
+    many = len(catalog.host_groups) > 1
+    return [
+        (
+            g,
+            group,
+            f"variables.selector.all(k, k in {lit(dict(group.effective_labels))} && "
+            f"{lit(dict(group.effective_labels))}[k] == variables.selector[k])",
+            f" in host group '{group.name}'" if many else "",
+        )
+        for g, group in enumerate(catalog.host_groups)
+    ]
+
+
+def _taker(catalog: Catalog, group: HostGroup) -> str:
+    """The id of the plugin a host of ``group`` binds entry ``i`` to, or "" (binding.py:
+    a name that is a registered plugin's id pins it; otherwise the first server, in id
+    order, that does not defer to a server of the entry's kind)."""
+    registered = lit(sorted(catalog.registered(group)))
+    candidates: dict[str, list[str]] = {}
+    for plugin_id in sorted(catalog.registered(group)):
+        for world in catalog.plugin(plugin_id).worlds:
+            ids = candidates.setdefault(_key(world.namespace, world.package), [])
+            if plugin_id not in ids:
+                ids.append(plugin_id)
+    servers = f"{lit(candidates)}[variables.pk[i]].filter(p, {_serves('p')})"
+    own_kind = f'{servers}.filter(p, variables.plugins[p].n == (variables.names[i] != ""))'
+    unpinned = (
+        f"(variables.pk[i] in {lit(candidates)} ? "
+        f'(size({own_kind}) > 0 ? {own_kind}[0] : (size({servers}) > 0 ? {servers}[0] : "")) '
+        ': "")'
+    )
+    return (
+        f'(variables.names[i] != "" && variables.names[i] in {registered} ? '
+        f'({_serves("variables.names[i]")} ? variables.names[i] : "") : {unpinned})'
+    )
+
+
+def _backend_unknown(catalog: Catalog, override: Action | None) -> list[_Check]:
+    """capability._GroupCheck._backend's unknown backend: a deny, or a warning where
+    configFrom/secretFrom may supply the backend (unless an override sets both)."""
+    rule = "backend-unknown"
+    variables = [
+        ("plugins", lit({p.id: _plugin_record(p) for p in catalog.plugins})),
+        (
+            "external",
+            "variables.entries.map(x, size(x.?configFrom.orValue([])) > 0 || "
+            "size(x.?secretFrom.orValue([])) > 0)",
+        ),
+    ]
+    for g, group, _, _ in _groups(catalog):
+        variables.append((f"g{g}_taker", f"variables.idx.map(i, {_taker(catalog, group)})"))
+    checks = []
+    for external, default in ((False, Action.DENY), (True, Action.WARN)):
+        if override is not None and external:
+            break  # one check, both kinds of entry, the override's action
+        chain = '""'
+        for g, _, selected, _ in reversed(_groups(catalog)):
+            taker = f"variables.g{g}_taker[i]"
+            mux = f"variables.plugins[{taker}].x"
+            wanted = f"variables.entries[i].?config.?backend.orValue({mux}.d)"
+            unknown = (
+                f'{taker} != "" && has(variables.plugins[{taker}].x) && '
+                f'({mux}.all || variables.names[i] != "") && !({wanted} in {mux}.b)'
+            )
+            unless = lit(" (unless configFrom/secretFrom replaces it)")
+            message = " + ".join(
+                [
+                    index("i"),
+                    lit(": no "),
+                    "variables.labels[i]",
+                    lit(" provider registered for the backend that config.backend names; '"),
+                    taker,
+                    lit("' has: "),
+                    f"{mux}.k",
+                    f'(variables.external[i] ? {unless} : "")',
+                ]
+            )
+            chain = (
+                f"(({selected}) && ({unknown}) ? "
+                f"{_item(rule, 'i', '.config.backend', message)} : {chain})"
+            )
+        which = "" if override is not None else f"variables.external[i] == {lit(external)} && "
+        violations = f'variables.idx.filter(i, {which}true).map(i, {chain}).filter(m, m != "")'
+        checks.append(_Check(rule, override or default, variables, violations))
+    return checks
 
 
 # --- documents --------------------------------------------------------------------
