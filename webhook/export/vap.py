@@ -376,6 +376,17 @@ def _serves(plugin: str) -> str:
     )
 
 
+def _candidates(catalog: Catalog, group: HostGroup) -> dict[str, list[str]]:
+    """The group's plugins by the package they serve, in id order (index_by_package)."""
+    out: dict[str, list[str]] = {}
+    for plugin_id in sorted(catalog.registered(group)):
+        for world in catalog.plugin(plugin_id).worlds:
+            ids = out.setdefault(_key(world.namespace, world.package), [])
+            if plugin_id not in ids:
+                ids.append(plugin_id)
+    return out
+
+
 def _offers(catalog: Catalog, group: HostGroup) -> dict[str, str]:
     """capability._GroupCheck._offers' list, per package, for this group's plugins."""
     out: dict[str, list[str]] = {}
@@ -396,33 +407,19 @@ def _unavailable(catalog: Catalog, action: Action) -> _Check:
         'variables.entries[i].namespace == "wasi" && variables.entries[i].package == "http" && '
         f"variables.entries[i].interfaces.all(f, f in {lit(sorted(HTTP_HOST_SERVED))})"
     )
-    many = len(catalog.host_groups) > 1
     chain = '""'
-    for g, group in reversed(list(enumerate(catalog.host_groups))):
-        registered = sorted(catalog.registered(group))
-        candidates: dict[str, list[str]] = {}
-        for plugin_id in registered:
-            for world in catalog.plugin(plugin_id).worlds:
-                ids = candidates.setdefault(_key(world.namespace, world.package), [])
-                if plugin_id not in ids:
-                    ids.append(plugin_id)
+    for g, group, selected, where in reversed(_groups(catalog)):
         variables += [
-            (f"g{g}_labels", lit(dict(group.effective_labels))),
-            (f"g{g}_plugins", lit(registered)),
-            (f"g{g}_candidates", lit(candidates)),
+            (f"g{g}_plugins", lit(sorted(catalog.registered(group)))),
+            (f"g{g}_candidates", lit(_candidates(catalog, group))),
             (f"g{g}_offers", lit(_offers(catalog, group))),
         ]
-        selected = (
-            f"variables.selector.all(k, k in variables.g{g}_labels && "
-            f"variables.g{g}_labels[k] == variables.selector[k])"
-        )
         pinned = f'(variables.names[i] != "" && variables.names[i] in variables.g{g}_plugins)'
         served = (
             f"({host_served}) || ({pinned} ? {_serves('variables.names[i]')} : "
             f"(variables.pk[i] in variables.g{g}_candidates && "
             f"variables.g{g}_candidates[variables.pk[i]].exists(p, {_serves('p')})))"
         )
-        where = f" in host group '{group.name}'" if many else ""
         offers = (
             f"(variables.pk[i] in variables.g{g}_offers ? "
             f'"no plugin serves that combination of version and interfaces; for " + '
@@ -468,12 +465,7 @@ def _taker(catalog: Catalog, group: HostGroup) -> str:
     a name that is a registered plugin's id pins it; otherwise the first server, in id
     order, that does not defer to a server of the entry's kind)."""
     registered = lit(sorted(catalog.registered(group)))
-    candidates: dict[str, list[str]] = {}
-    for plugin_id in sorted(catalog.registered(group)):
-        for world in catalog.plugin(plugin_id).worlds:
-            ids = candidates.setdefault(_key(world.namespace, world.package), [])
-            if plugin_id not in ids:
-                ids.append(plugin_id)
+    candidates = _candidates(catalog, group)
     servers = f"{lit(candidates)}[variables.pk[i]].filter(p, {_serves('p')})"
     own_kind = f'{servers}.filter(p, variables.plugins[p].n == (variables.names[i] != ""))'
     unpinned = (
