@@ -26,9 +26,10 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def helm_template(*args: str) -> str:
+def helm_template(*args: str, image: bool = True) -> str:
+    """The chart rendered; ``image=False`` leaves out the image (policy enforcement)."""
     return subprocess.run(
-        [tool("helm"), "template", "rel", str(CHART), "-n", NS, *IMAGE, *args],
+        [tool("helm"), "template", "rel", str(CHART), "-n", NS, *(IMAGE if image else ()), *args],
         capture_output=True,
         text=True,
         check=True,
@@ -43,8 +44,8 @@ def helm_fails(*args: str) -> str:
     return proc.stderr
 
 
-def render(*args: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all(helm_template(*args)) if d]
+def render(*args: str, image: bool = True) -> list[dict]:
+    return [d for d in yaml.safe_load_all(helm_template(*args, image=image)) if d]
 
 
 def by_kind(docs: list[dict], kind: str) -> list[dict]:
@@ -435,17 +436,7 @@ def test_helm_test_asks_readyz_through_the_service_name_with_the_releases_ca(def
 
 
 def test_policy_enforcement_renders_only_the_admission_policies_and_needs_no_image():
-    docs = [
-        d
-        for d in yaml.safe_load_all(
-            subprocess.run(
-                [tool("helm"), "template", "rel", str(CHART), "--set", "enforcement=policy",
-                 "--set", "failurePolicy=Ignore"],
-                capture_output=True, text=True, check=True,
-            ).stdout
-        )
-        if d
-    ]  # fmt: skip
+    docs = render("--set", "enforcement=policy", "--set", "failurePolicy=Ignore", image=False)
     assert sorted(d["kind"] for d in docs) == [
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicy",
@@ -491,18 +482,10 @@ def test_custom_settings_need_their_own_export_and_take_it(tmp_path):
 
     out = tmp_path / "vap.yaml"
     assert main(["export", "vap", "--rule-action", "unique-entry=warn", "-o", str(out)]) == 0
-    docs = [
-        d
-        for d in yaml.safe_load_all(
-            subprocess.run(
-                [tool("helm"), "template", "rel", str(CHART), "--set", "enforcement=policy",
-                 "--set", "ruleActions.unique-entry=warn",
-                 "--set-file", f"admissionPolicy.exported={out}"],
-                capture_output=True, text=True, check=True,
-            ).stdout
-        )
-        if d
-    ]  # fmt: skip
+    docs = render(
+        "--set", "enforcement=policy", "--set", "ruleActions.unique-entry=warn",
+        "--set-file", f"admissionPolicy.exported={out}", image=False,
+    )  # fmt: skip
     names = sorted(d["metadata"]["name"] for d in docs)
     assert names == ["bindcheck-deny", "bindcheck-deny", "bindcheck-warn", "bindcheck-warn"]
     stray = tmp_path / "stray.yaml"

@@ -89,15 +89,16 @@ SELECTOR = st.sampled_from(
 KIND = st.sampled_from(["WorkloadDeployment", "WorkloadReplicaSet", "Workload"])
 
 
-def objects(max_entries: int):
-    def build(entries, kind, selector):
-        obj = workload(entries, kind=kind)
-        if selector is not None:
-            inner = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
-            inner["hostSelector"] = copy.deepcopy(selector)
-        return obj
+def _case(entries: list[dict], selector: dict | None = None, kind: str = "WorkloadDeployment"):
+    obj = workload(entries, kind=kind)
+    if selector is not None:
+        inner = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
+        inner["hostSelector"] = copy.deepcopy(selector)
+    return obj
 
-    return st.builds(build, st.lists(ENTRY, max_size=max_entries), KIND, SELECTOR)
+
+def objects(max_entries: int):
+    return st.builds(_case, st.lists(ENTRY, max_size=max_entries), SELECTOR, KIND)
 
 
 class Pair:
@@ -155,14 +156,6 @@ def test_policies_and_check_agree_on_short_lists(key, obj):
 @given(obj=objects(64), key=st.sampled_from(list(PAIRS)))
 def test_policies_and_check_agree_on_lists_up_to_the_crds_limit(obj, key):
     PAIRS[key].compare(obj)
-
-
-def _case(entries: list[dict], selector: dict | None = None, kind: str = "WorkloadDeployment"):
-    obj = workload(entries, kind=kind)
-    if selector is not None:
-        inner = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
-        inner["hostSelector"] = selector
-    return obj
 
 
 def _e(ns: str, pkg: str, ifaces: list[str], **fields) -> dict:

@@ -60,7 +60,7 @@ def entry_prints(raw: Any) -> list[Print | None] | None:
 def verdict_key(
     kind: str, raw: Any, prints: list[Print | None] | None, selector: Any
 ) -> bytes | None:
-    """The verdict cache's key; ``None`` when something in the inputs has no digest.
+    """The verdict cache's key; ``None`` when something in the inputs has no print.
 
     For a list: its length and its entries' prints (a list past the limit is judged on
     its length and its first entries only; marshal's bytes delimit themselves, so the

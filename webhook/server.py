@@ -61,12 +61,12 @@ def json_log_line(level: str, logger: str, msg: str, fields: dict[str, Any] | No
     """
     line = {"level": level, "logger": logger, "msg": msg, **(fields or {})}
     try:
-        fast = orjson.dumps(line)
+        fast: bytes | None = orjson.dumps(line)
     except TypeError:  # a value orjson does not write (an int past 64 bits)
-        return json.dumps(line, ensure_ascii=True, default=str, separators=(",", ":"))
-    if fast.isascii():
+        fast = None
+    if fast is not None and fast.isascii():
         return fast.decode()
-    return json.dumps(line, ensure_ascii=True, separators=(",", ":"))
+    return json.dumps(line, ensure_ascii=True, default=str, separators=(",", ":"))
 
 
 class DecisionLog:

@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_ENTRIES = 64
+from webhook.fingerprints import MAX_ENTRIES
+
 INPUT = 3 * 1024 * 1024
 """The API server's request limit: the bound on anything the schema leaves unbounded."""
 UNBOUNDED_ITEMS = INPUT // 2

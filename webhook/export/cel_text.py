@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ENTRY_LIMIT = 64
-"""The CRD's maxItems: the most entries an expression ever walks."""
-
 
 def lit(value: Any) -> str:
     """A CEL literal for plain data (str, bool, int, list, dict)."""

@@ -32,7 +32,8 @@ from typing import Any
 from webhook.cel.rules import Rule
 from webhook.core import Validator
 from webhook.errors import ConfigError
-from webhook.export.cel_text import ENTRY_LIMIT, entry_label, index, lit, shown
+from webhook.export.cel_text import entry_label, index, lit, shown
+from webhook.fingerprints import MAX_ENTRIES
 from webhook.runtime.catalog import Catalog, HostGroup, Plugin
 from webhook.runtime.wit import HTTP_HOST_SERVED, parse_semver
 from webhook.violations import PYTHON_RULES, Action, Policy
@@ -46,7 +47,6 @@ STATIC_MESSAGE = (
 )
 BINDING_ACTIONS = {Action.DENY: "Deny", Action.WARN: "Warn", Action.AUDIT: "Audit"}
 
-EXPRESSED_PYTHON = {"name-required", "name-unique", "interface-unavailable", "backend-unknown"}
 NOT_EXPRESSED = {
     "schema": "the CRD's schema runs before any policy: objects that break it never reach one",
     "kind-unknown": "the policies match only the three kinds that exist",
@@ -144,7 +144,7 @@ def _base_variables() -> list[tuple[str, str]]:
             'object.kind == "Workload" ? "spec.hostInterfaces" : '
             '"spec.template.spec.hostInterfaces"',
         ),
-        ("idx", f"{lit(list(range(ENTRY_LIMIT)))}.filter(i, i < size(variables.entries))"),
+        ("idx", f"{lit(list(range(MAX_ENTRIES)))}.filter(i, i < size(variables.entries))"),
         ("names", 'variables.entries.map(x, x.?name.orValue(""))'),
         ("versions", 'variables.entries.map(x, x.?version.orValue(""))'),
         # webhook.runtime.wit.host_version: the text when strict semver (parts within u64)
@@ -402,18 +402,14 @@ def _offers(catalog: Catalog, group: HostGroup) -> dict[str, str]:
 
 def _unavailable(catalog: Catalog, action: Action) -> _Check:
     rule = "interface-unavailable"
-    variables = [("plugins", lit({p.id: _plugin_record(p) for p in catalog.plugins}))]
+    variables = _catalog_variables(catalog)
     host_served = (
         'variables.entries[i].namespace == "wasi" && variables.entries[i].package == "http" && '
         f"variables.entries[i].interfaces.all(f, f in {lit(sorted(HTTP_HOST_SERVED))})"
     )
     chain = '""'
     for g, group, selected, where in reversed(_groups(catalog)):
-        variables += [
-            (f"g{g}_plugins", lit(sorted(catalog.registered(group)))),
-            (f"g{g}_candidates", lit(_candidates(catalog, group))),
-            (f"g{g}_offers", lit(_offers(catalog, group))),
-        ]
+        variables.append((f"g{g}_offers", lit(_offers(catalog, group))))
         pinned = f'(variables.names[i] != "" && variables.names[i] in variables.g{g}_plugins)'
         served = (
             f"({host_served}) || ({pinned} ? {_serves('variables.names[i]')} : "
@@ -444,6 +440,19 @@ def _unavailable(catalog: Catalog, action: Action) -> _Check:
 # --- backend-unknown --------------------------------------------------------------
 
 
+def _catalog_variables(catalog: Catalog) -> list[tuple[str, str]]:
+    """The catalog as constants, for every catalog check: the plugins, and per host group
+    its labels, its plugins and its plugins by the package they serve."""
+    variables = [("plugins", lit({p.id: _plugin_record(p) for p in catalog.plugins}))]
+    for g, group in enumerate(catalog.host_groups):
+        variables += [
+            (f"g{g}_labels", lit(dict(group.effective_labels))),
+            (f"g{g}_plugins", lit(sorted(catalog.registered(group)))),
+            (f"g{g}_candidates", lit(_candidates(catalog, group))),
+        ]
+    return variables
+
+
 def _groups(catalog: Catalog) -> list[tuple[int, HostGroup, str, str]]:
     """Per host group: its index, the group, the CEL test that the workload's selector
     picks it, and the ``where`` of its messages."""
@@ -452,29 +461,28 @@ def _groups(catalog: Catalog) -> list[tuple[int, HostGroup, str, str]]:
         (
             g,
             group,
-            f"variables.selector.all(k, k in {lit(dict(group.effective_labels))} && "
-            f"{lit(dict(group.effective_labels))}[k] == variables.selector[k])",
+            f"variables.selector.all(k, k in variables.g{g}_labels && "
+            f"variables.g{g}_labels[k] == variables.selector[k])",
             f" in host group '{group.name}'" if many else "",
         )
         for g, group in enumerate(catalog.host_groups)
     ]
 
 
-def _taker(catalog: Catalog, group: HostGroup) -> str:
-    """The id of the plugin a host of ``group`` binds entry ``i`` to, or "" (binding.py:
+def _taker(g: int) -> str:
+    """The id of the plugin a host of group ``g`` binds entry ``i`` to, or "" (binding.py:
     a name that is a registered plugin's id pins it; otherwise the first server, in id
     order, that does not defer to a server of the entry's kind)."""
-    registered = lit(sorted(catalog.registered(group)))
-    candidates = _candidates(catalog, group)
-    servers = f"{lit(candidates)}[variables.pk[i]].filter(p, {_serves('p')})"
+    candidates = f"variables.g{g}_candidates"
+    servers = f"{candidates}[variables.pk[i]].filter(p, {_serves('p')})"
     own_kind = f'{servers}.filter(p, variables.plugins[p].n == (variables.names[i] != ""))'
     unpinned = (
-        f"(variables.pk[i] in {lit(candidates)} ? "
+        f"(variables.pk[i] in {candidates} ? "
         f'(size({own_kind}) > 0 ? {own_kind}[0] : (size({servers}) > 0 ? {servers}[0] : "")) '
         ': "")'
     )
     return (
-        f'(variables.names[i] != "" && variables.names[i] in {registered} ? '
+        f'(variables.names[i] != "" && variables.names[i] in variables.g{g}_plugins ? '
         f'({_serves("variables.names[i]")} ? variables.names[i] : "") : {unpinned})'
     )
 
@@ -484,15 +492,15 @@ def _backend_unknown(catalog: Catalog, override: Action | None) -> list[_Check]:
     configFrom/secretFrom may supply the backend (unless an override sets both)."""
     rule = "backend-unknown"
     variables = [
-        ("plugins", lit({p.id: _plugin_record(p) for p in catalog.plugins})),
+        *_catalog_variables(catalog),
         (
             "external",
             "variables.entries.map(x, size(x.?configFrom.orValue([])) > 0 || "
             "size(x.?secretFrom.orValue([])) > 0)",
         ),
     ]
-    for g, group, _, _ in _groups(catalog):
-        variables.append((f"g{g}_taker", f"variables.idx.map(i, {_taker(catalog, group)})"))
+    for g in range(len(catalog.host_groups)):
+        variables.append((f"g{g}_taker", f"variables.idx.map(i, {_taker(g)})"))
     checks = []
     for external, default in ((False, Action.DENY), (True, Action.WARN)):
         if override is not None and external:
