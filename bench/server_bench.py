@@ -8,9 +8,11 @@ Bounded: every run is a few seconds, only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,8 @@ end
 """
 
 
+ALLOWED = {"distinct": True, "repeated": True, "dupe": False, "worst": False}
+"""Each body's verdict, checked against the server before it is measured."""
 BODIES = {
     "distinct": "every review has a new name (no verdict reuse; the common list, allowed)",
     "repeated": "the same review again (verdict cache hits, like scale updates)",
@@ -53,8 +57,9 @@ def review(entries: int, shape: str = "distinct") -> dict:
     his = [{"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
             "interfaces": ["store"], "name": f"store-{i}" if i else "VARYME",
             "config": {"backend": "nats", "url": f"nats://n{i}:4222"}} for i in range(entries)]  # fmt: skip
-    if entries == 3:
-        his[1] = {"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"]}
+    if entries == 3:  # the workload's HTTP entry point, routed by its host name
+        his[1] = {"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"],
+                  "config": {"host": "app.example.com"}}  # fmt: skip
     if shape == "dupe":
         his[-1] = dict(his[0])
     if shape == "worst":
@@ -88,6 +93,21 @@ def wrk(port: int, script: Path, concurrency: int, duration: str) -> dict:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
             "p50": _ms(pct["50"]), "p99": _ms(pct["99"]), "errors": errors.group(0) if errors else ""}  # fmt: skip
+
+
+def verdict(port: int, body: Path, ca: Path) -> bool:
+    """One review through the real server, as the wrk script sends it: whether it was allowed."""
+    context = ssl.create_default_context(cafile=str(ca))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    conn.request(
+        "POST",
+        "/validate",
+        body.read_text().replace("VARYME", "t1-1"),
+        {"Content-Type": "application/json"},
+    )
+    answer = json.loads(conn.getresponse().read())
+    conn.close()
+    return bool(answer["response"]["allowed"])
 
 
 def serve(argv: list[str], port: int, cwd: Path | None = None) -> subprocess.Popen:
@@ -134,6 +154,12 @@ def main() -> None:
                                 "--port", str(ports["before"]), "--cert-dir", str(tmpdir / "certs")],
                                ports["before"], cwd=opts.compare))  # fmt: skip
         try:
+            for n, mode in scripts:  # a bench of the wrong verdict measures nothing
+                body = tmpdir / f"review-{n}-{mode}.json"
+                if verdict(ports["bindcheck"], body, tmpdir / "certs" / "ca.crt") != ALLOWED[mode]:
+                    sys.exit(
+                        f"the {n}-entry {mode!r} body is not {'allowed' if ALLOWED[mode] else 'denied'}"
+                    )
             print(f"loopback HTTPS, one uvicorn process each, wrk -t2, {opts.duration} per row")
             for mode in opts.bodies:
                 print(f"{mode}: {BODIES[mode]}")
