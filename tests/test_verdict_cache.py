@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import orjson
 from conftest import entry, workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -67,6 +68,28 @@ def test_keys_tell_apart_values_python_calls_equal():
     assert len(keys) == 4
     # and so do entry prints, which the entry memo is keyed by
     assert len({entry_prints([{"v": v}])[0] for v in (1, True, 1.0, "1")}) == 4
+
+
+def test_json_prints_tell_apart_what_json_tells_apart():
+    # A review's entries come from orjson: its bytes are their print.
+    prints = {entry_prints([{"v": v}], from_json=True)[0] for v in (1, True, 1.0, "1", None, -0.0)}
+    assert len(prints) == 6
+
+
+def test_json_keys_delimit_entries_that_do_not_delimit_themselves():
+    def json_key(entries: list[object]) -> bytes | None:
+        return verdict_key("K", entries, entry_prints(entries, from_json=True), None)
+
+    assert json_key([12, 3]) != json_key([1, 23])
+    assert json_key(["a", "b"]) != json_key(["a\n", "b"])
+
+
+def test_json_and_marshal_prints_never_meet():
+    for value in ({}, [], "", 0, {"namespace": "wasi"}):
+        json_print, marshal_print = entry_prints([value], True)[0], entry_prints([value])[0]
+        assert json_print is not None and marshal_print is not None
+        assert json_print != marshal_print and marshal_print.startswith(b"\x00")
+        assert not json_print.startswith(b"\x00")
 
 
 def test_values_that_are_not_plain_data_are_not_cached():
@@ -160,6 +183,11 @@ def test_memos_never_change_a_verdict(lists):
     """A validator that has seen other lists (cache and entry memo warm) answers every
     list exactly as one that remembers nothing."""
     remembering = build_validator(catalog=_CATALOG, cache_size=64)
-    for entries in lists:
+    for i, entries in enumerate(lists):
         obj = workload(entries)
-        assert remembering.check(obj).violations == _MEMOLESS.check(obj).violations
+        # reviews (read by orjson, JSON prints) and files (marshal prints) share a memo
+        from_json = i % 2 == 0
+        if from_json:
+            obj = orjson.loads(orjson.dumps(obj))
+        found = remembering.check(obj, from_json).violations
+        assert found == _MEMOLESS.check(obj).violations

@@ -30,11 +30,15 @@ class Decision:
     allowed: bool
 
 
-def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True) -> Decision:
+def review(
+    validator: Validator, body: AdmissionReview, ratcheting: bool = True, from_json: bool = False
+) -> Decision:
+    """The answer to a review. ``from_json``: the body was read by a strict JSON decoder
+    (see :meth:`Validator.check`)."""
     req = body.request
     outcome = None
     if req.operation in ("CREATE", "UPDATE") and req.object is not None:
-        outcome = validator.check(req.object)
+        outcome = validator.check(req.object, from_json)
     if (
         outcome is not None
         and not outcome.allowed  # only denials ratchet: skip the old object otherwise
@@ -42,7 +46,7 @@ def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True)
         and req.operation == "UPDATE"
         and req.old_object
     ):
-        old = validator.check(req.old_object)
+        old = validator.check(req.old_object, from_json)
         if old is not None:
             outcome = ratchet(outcome, req.object, old, req.old_object)
     response: dict[str, Any] = {"uid": req.uid, "allowed": True}

@@ -75,8 +75,12 @@ class Validator:
     memo: EntryMemo | None = field(default_factory=EntryMemo)
     """Entries seen before (webhook/fingerprints.py); ``None``: every check runs."""
 
-    def check(self, obj: Any) -> Outcome | None:
-        """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
+    def check(self, obj: Any, from_json: bool = False) -> Outcome | None:
+        """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge).
+
+        ``from_json``: ``obj`` came from a strict JSON decoder, which lets the memos
+        print its entries more cheaply (webhook/fingerprints.py).
+        """
         ident = identity(obj)
         if ident is None:
             return self._unknown_kind(obj)
@@ -86,7 +90,7 @@ class Validator:
             return Outcome(kind, name, namespace, tuple(self._settle([check_spec_gap(gap)])))
         prints = key = None
         if self.memo is not None or self.cache.size > 0:
-            prints = entry_prints(workload.raw_entries)
+            prints = entry_prints(workload.raw_entries, from_json)
             key = verdict_key(kind, workload.raw_entries, prints, workload.raw_selector)
         cached = self.cache.get(key) if key is not None else None
         if cached is None:

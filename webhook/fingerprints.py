@@ -12,15 +12,25 @@ both memos read them:
   then costs the checks only on its new entries, plus everything that looks across
   entries (naming rules, binding, route collisions), which always runs.
 
-An entry's print is its ``marshal`` bytes. marshal round-trips plain data exactly:
-equal bytes mean equal values of equal types (``1``, ``1.0``, ``True`` and ``"1"`` all
-differ), and it refuses every other type (a date, a UUID), so such an entry has no
-print and is checked afresh every time. JSON would not do: orjson writes a date as the
-string a valid entry could hold, and ``NaN`` as ``null``. The memo is keyed by the
-bytes themselves, not a digest of them, so a lookup compares them whole and no
-collision can hand one entry another's verdict. Prints and typed entries hold config
-values, as the request did: they stay in this process's memory until the memo is
-cleared (its budget counts them), and reach no log, message or metric.
+An entry's print is bytes that only an equal value of equal types has:
+
+- for a value a strict JSON decoder built (``from_json``: the server's reviews, read
+  by orjson), its orjson encoding. Such values hold only dicts, lists, strings,
+  64-bit ints, finite floats, booleans and null, and orjson writes each of those in
+  one way that reads back to it (``1``, ``1.0``, ``true`` and ``"1"`` all differ), so
+  equal bytes mean equal values. It is about 5x cheaper than marshal (8 µs for 64
+  entries, against 39).
+- for anything else (YAML documents, library callers), its ``marshal`` bytes after a
+  ``\x00`` that no JSON text starts with. marshal round-trips plain data exactly and
+  refuses every other type (a date, a UUID), so such an entry has no print and is
+  checked afresh every time. JSON would not do here: orjson writes a date as the
+  string a valid entry could hold, ``NaN`` as ``null`` and a tuple as a list.
+
+The memo is keyed by the bytes themselves, not a digest of them, so a lookup
+compares them whole and no collision can hand one entry another's verdict. Prints
+and typed entries hold config values, as the request did: they stay in this
+process's memory until the memo is cleared (its budget counts them), and reach no
+log, message or metric.
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ import hashlib
 import marshal
 import threading
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from webhook.model import HostInterface
@@ -41,20 +53,32 @@ Print = bytes
 """An entry's ``marshal`` bytes."""
 
 
-def entry_prints(raw: Any) -> list[Print | None] | None:
+def entry_prints(raw: Any, from_json: bool = False) -> list[Print | None] | None:
     """A print per entry of the first :data:`MAX_ENTRIES`; ``None`` unless ``raw`` is a
-    list."""
+    list. ``from_json``: ``raw`` came from a strict JSON decoder (see the module)."""
     if type(raw) is not list:
         return None
     out: list[Print | None] = []
+    if from_json:
+        dumps = orjson.dumps
+        for item in raw[:MAX_ENTRIES]:
+            try:
+                out.append(dumps(item))
+            except TypeError:  # nesting past orjson's 255 levels
+                out.append(None)
+        return out
     for item in raw[:MAX_ENTRIES]:
         try:
             # Version 2 writes no back-references: equal values give equal bytes
             # whatever objects they share.
-            out.append(marshal.dumps(item, 2))
+            out.append(_MARSHALLED + marshal.dumps(item, 2))
         except ValueError:  # a type marshal refuses, or nesting past its limit
             out.append(None)
     return out
+
+
+_MARSHALLED = b"\x00"
+"""Before a marshal print: no JSON print starts with it, so the two never meet."""
 
 
 def verdict_key(
@@ -63,8 +87,9 @@ def verdict_key(
     """The verdict cache's key; ``None`` when something in the inputs has no print.
 
     For a list: its length and its entries' prints (a list past the limit is judged on
-    its length and its first entries only; marshal's bytes delimit themselves, so the
-    prints joined are unambiguous). Anything else is digested whole.
+    its length and its first entries only), one print a line: JSON numbers do not
+    delimit themselves (``[12, 3]`` and ``[1, 23]``), but orjson escapes every newline
+    in a string, and marshal bytes delimit themselves. Anything else is digested whole.
     """
     try:
         if prints is None:
@@ -74,7 +99,7 @@ def verdict_key(
         return None
     if None in prints:
         return None
-    return hashlib.sha256(head + b"".join(prints)).digest()  # type: ignore[arg-type]
+    return hashlib.sha256(head + b"\n".join(prints)).digest()  # type: ignore[arg-type]
 
 
 class EntryMemo:

@@ -222,7 +222,7 @@ class ValidateEndpoint:
         started = time.perf_counter()
         body = _parse(raw)
         state = self.state
-        decision = review(state.validator, body, state.ratcheting)
+        decision = review(state.validator, body, state.ratcheting, from_json=True)  # orjson read it
         payload = orjson.dumps(decision.response)
         self._record(body, decision, time.perf_counter() - started)
         return payload
