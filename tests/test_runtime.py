@@ -10,6 +10,8 @@ import json
 
 import pytest
 from conftest import entry, workload
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook.core import build_validator
 from webhook.errors import CatalogError
@@ -361,12 +363,40 @@ def test_declared_secret_keys_and_credential_like_names_are_redacted():
         ("a" * 64, False, "63"),
         ("ünicode", False, "ASCII"),
         ("x" * 254, False, "253"),
+        (".".join(["a" * 63] * 3 + ["a" * 61]), True, ""),  # 253 characters
+        (".".join(["a" * 63] * 3 + ["a" * 62]), False, "253"),  # 254, every label fine
     ],
 )
 def test_host_names_are_checked_as_rfc_1123_like_the_host_does(host, valid, why):
     assert is_valid_hostname(host) is valid
     if not valid:
         assert why in why_invalid(host)
+
+
+def _upstream_is_valid_hostname(host: str) -> bool:
+    """crates/wash-runtime/src/host/http.rs ``is_valid_hostname`` (wasmCloud@7cd553cc),
+    line for line (Rust's ``len`` counts bytes)."""
+    return (
+        host != ""
+        and len(host.encode()) <= 253
+        and all(
+            label != ""
+            and len(label.encode()) <= 63
+            and all(b < 128 and (chr(b).isalnum() or b == ord("-")) for b in label.encode())
+            and not label.startswith("-")
+            and not label.endswith("-")
+            for label in host.split(".")
+        )
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="aZ9-._:/ \nü", max_size=20)
+    | st.lists(st.text(alphabet="a-", min_size=0, max_size=66), max_size=5).map(".".join)
+)
+def test_the_host_name_check_is_the_hosts(host):
+    assert is_valid_hostname(host) is _upstream_is_valid_hostname(host)
 
 
 def test_the_first_http_handler_needs_a_valid_host_on_a_dynamic_router():
