@@ -124,16 +124,16 @@ def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
     memo = EntryMemo(max_bytes=64 * 1024)
     typed = (HostInterface(0, "wasi", "keyvalue", ("store",)), {})
     for i in range(1000):
-        memo.keep_typed(i.to_bytes(1000, "big"), 0, typed)
+        memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", typed)
         assert memo.bytes <= memo.max_bytes
-    assert memo.typed((999).to_bytes(1000, "big"), 0) is typed
-    assert memo.typed((0).to_bytes(1000, "big"), 0) is None  # spent: cleared, then refilled
+    assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is typed
+    assert memo.typed((0).to_bytes(1000, "big"), 0, "l") is None  # spent: cleared, then refilled
     big = b"x" * (EntryMemo.MAX_ENTRY_BYTES + 1)
-    memo.keep_typed(big, 0, typed)
-    assert memo.typed(big, 0) is None
+    memo.keep_typed(big, 0, "l", typed)
+    assert memo.typed(big, 0, "l") is None
     found = (Violation("f", Reason.INVALID, "m" * 500, "r"),)
     for i in range(1000):
-        memo.keep_found(i.to_bytes(32, "big"), 0, "default", "p", found)
+        memo.keep_found(i.to_bytes(32, "big"), 0, "l", "default", "p", found)
         assert memo.bytes <= memo.max_bytes
 
 
@@ -144,6 +144,19 @@ def test_an_entry_is_remembered_at_its_position_only():
     # The same entry twice: index 1 was never seen as this entry, so unique-entry runs.
     out = v.check(workload([good, bad]))
     assert [x.rule for x in out.violations] == ["unique-entry"]
+
+
+def test_a_remembered_entry_is_reported_at_its_own_kinds_path():
+    # Workload keeps its list at spec.hostInterfaces, the others under spec.template.spec:
+    # an entry seen in one kind must not carry that kind's field path into another.
+    bad_url = entry(name="a", config={"backend": "nats", "url": "ftp://x"})
+    v = build_validator(catalog=_CATALOG, cache_size=16)
+    for kind, path in [
+        ("WorkloadDeployment", "spec.template.spec.hostInterfaces[0].config.url"),
+        ("Workload", "spec.hostInterfaces[0].config.url"),
+        ("WorkloadReplicaSet", "spec.template.spec.hostInterfaces[0].config.url"),
+    ]:
+        assert [x.field for x in v.check(workload([bad_url], kind=kind)).violations] == [path]
 
 
 # Entries that recur across reviews, good and bad, with config the host checks read.
@@ -167,6 +180,7 @@ _ENTRY = st.fixed_dictionaries(
     },
 )
 _CATALOG = load_catalog(None)
+KINDS = ("WorkloadDeployment", "Workload", "WorkloadReplicaSet")
 _MEMOLESS = build_validator(catalog=_CATALOG, cache_size=0)
 
 
@@ -184,7 +198,7 @@ def test_memos_never_change_a_verdict(lists):
     list exactly as one that remembers nothing."""
     remembering = build_validator(catalog=_CATALOG, cache_size=64)
     for i, entries in enumerate(lists):
-        obj = workload(entries)
+        obj = workload(entries, kind=KINDS[i % 3])
         # reviews (read by orjson, JSON prints) and files (marshal prints) share a memo
         from_json = i % 2 == 0
         if from_json:

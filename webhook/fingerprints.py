@@ -117,31 +117,42 @@ class EntryMemo:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._typed: dict[tuple[bytes, int], tuple[HostInterface, dict[str, Any]]] = {}
-        self._found: dict[tuple[bytes, int, str, str], tuple[Violation, ...]] = {}
+        # Keyed by the list's path too: violations name the field, and Workload keeps
+        # its list at another path than the kinds with a template.
+        self._typed: dict[tuple[bytes, int, str], tuple[HostInterface, dict[str, Any]]] = {}
+        self._found: dict[tuple[bytes, int, str, str, str], tuple[Violation, ...]] = {}
         self._lock = threading.Lock()
 
-    def typed(self, print_: Print, index: int) -> tuple[HostInterface, dict[str, Any]] | None:
-        return self._typed.get((print_, index))
+    def typed(
+        self, print_: Print, index: int, path: str
+    ) -> tuple[HostInterface, dict[str, Any]] | None:
+        """The entry seen before at ``path[index]``."""
+        return self._typed.get((print_, index, path))
 
     def keep_typed(
-        self, print_: Print, index: int, typed: tuple[HostInterface, dict[str, Any]]
+        self, print_: Print, index: int, path: str, typed: tuple[HostInterface, dict[str, Any]]
     ) -> None:
         if len(print_) > self.MAX_ENTRY_BYTES:
             return
         with self._lock:
             self._spend(4 * len(print_))
-            self._typed[(print_, index)] = typed
+            self._typed[(print_, index, path)] = typed
 
     def found(
-        self, print_: Print, index: int, group: str, plugin: str
+        self, print_: Print, index: int, path: str, group: str, plugin: str
     ) -> tuple[Violation, ...] | None:
-        """What the config checks of ``plugin`` in ``group`` found in this entry at this
-        position; the violations name the position, so they are reused as they are."""
-        return self._found.get((print_, index, group, plugin))
+        """What the config checks of ``plugin`` in ``group`` found in this entry at
+        ``path[index]``; the violations name that field, so they are reused as they are."""
+        return self._found.get((print_, index, path, group, plugin))
 
     def keep_found(
-        self, print_: Print, index: int, group: str, plugin: str, found: tuple[Violation, ...]
+        self,
+        print_: Print,
+        index: int,
+        path: str,
+        group: str,
+        plugin: str,
+        found: tuple[Violation, ...],
     ) -> None:
         if len(print_) > self.MAX_ENTRY_BYTES:
             return
@@ -151,7 +162,7 @@ class EntryMemo:
         with self._lock:
             # The print itself is shared with the typed memo's key.
             self._spend(cost)
-            self._found[(print_, index, group, plugin)] = found
+            self._found[(print_, index, path, group, plugin)] = found
 
     def _spend(self, cost: int) -> None:
         if self.bytes + cost > self.max_bytes:

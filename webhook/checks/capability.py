@@ -204,11 +204,12 @@ class _GroupCheck:
         memo, print_ = self.memo, entry.fingerprint
         if memo is None or print_ is None:
             return self._config(entry, plugin)
-        known = memo.found(print_, entry.index, self.group.name, plugin.id)
+        path = self.workload.list_path
+        known = memo.found(print_, entry.index, path, self.group.name, plugin.id)
         if known is not None:
             return list(known)
         found = self._config(entry, plugin)
-        memo.keep_found(print_, entry.index, self.group.name, plugin.id, tuple(found))
+        memo.keep_found(print_, entry.index, path, self.group.name, plugin.id, tuple(found))
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:

@@ -120,7 +120,7 @@ def check_schema(
     for index, item in enumerate(raw[:MAX_ENTRIES]):
         fingerprint = prints[index] if prints is not None else None
         if fingerprint is not None and memo is not None:
-            known = memo.typed(fingerprint, index)
+            known = memo.typed(fingerprint, index, workload.list_path)
             if known is not None:
                 entries.append(known[0])
                 cel_input.append(known[1])
@@ -133,7 +133,7 @@ def check_schema(
             if fingerprint is not None:
                 entry.fingerprint = fingerprint
                 if memo is not None and not problems:
-                    memo.keep_typed(fingerprint, index, (entry, cel_entry))
+                    memo.keep_typed(fingerprint, index, workload.list_path, (entry, cel_entry))
     return SchemaResult(entries, violations, cel_input)
 
 
