@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import SAMPLES, entry, rules_of, workload
 
 from webhook.checking import check_paths
+from webhook.verdict_cache import VerdictCache
 from webhook.violations import Action, Reason
 
 P = "spec.template.spec.hostInterfaces"
@@ -15,6 +18,16 @@ def test_two_unnamed_entries_of_one_package_are_denied_naming_both(upstream):
         ("single-unnamed", Reason.DUPLICATE, f"{P}[1].name")
     ]
     assert "[0] and [1] are unnamed wasi:keyvalue entries" in outcome.denials[0].message
+
+
+def test_a_rule_sharing_fewer_fields_still_runs_after_one_with_more(upstream):
+    # unique-entry (4 fields) finds these distinct; single-unnamed (3 of them) does not,
+    # whichever runs first: only a superset of an all-distinct field set may be skipped.
+    reordered = replace(upstream, rules=tuple(reversed(upstream.rules)), cache=VerdictCache(0))
+    assert [r.id for r in reordered.rules] == ["unique-entry", "single-unnamed"]
+    obj = workload([entry(), entry(version="0.2.0-draft")])
+    for validator in (upstream, reordered):
+        assert [v.rule for v in validator.check(obj).denials] == ["single-unnamed"]
 
 
 def test_exact_duplicates_are_denied_by_unique_entry(upstream):

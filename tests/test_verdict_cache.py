@@ -124,17 +124,27 @@ def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
     memo = EntryMemo(max_bytes=64 * 1024)
     typed = (HostInterface(0, "wasi", "keyvalue", ("store",)), {})
     for i in range(1000):
-        memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", typed)
+        assert memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", typed)
         assert memo.bytes <= memo.max_bytes
     assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is typed
     assert memo.typed((0).to_bytes(1000, "big"), 0, "l") is None  # spent: cleared, then refilled
     big = b"x" * (EntryMemo.MAX_ENTRY_BYTES + 1)
-    memo.keep_typed(big, 0, "l", typed)
+    assert not memo.keep_typed(big, 0, "l", typed)
     assert memo.typed(big, 0, "l") is None
-    found = (Violation("f", Reason.INVALID, "m" * 500, "r"),)
-    for i in range(1000):
-        memo.keep_found(i.to_bytes(32, "big"), 0, "l", "default", "p", found)
+    for _ in range(1000):  # what checks keep with remembered entries counts too
+        memo.spend(700)
         assert memo.bytes <= memo.max_bytes
+    assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is None
+
+
+def test_what_a_remembered_entry_carries_is_counted():
+    v = build_validator(catalog=_CATALOG, cache_size=16)
+    bad_url = entry(name="a", config={"backend": "nats", "url": "ftp://x"})
+    v.check(workload([entry(name="b")]))
+    clean = v.memo.bytes
+    v.check(workload([bad_url]))
+    # the typed entry, and the finding kept on its claim (its message alone is ~100 bytes)
+    assert v.memo.bytes - clean > 4 * len(entry_prints([bad_url])[0]) + 256 + 300
 
 
 def test_an_entry_is_remembered_at_its_position_only():

@@ -146,11 +146,18 @@ class Validator:
         """The active CEL rules, each on the entries it must see (see ``onlyIfShared``)."""
         out: list[Violation] = []
         whole: Bound | None = None  # the full list, converted for the engine once
+        # Field sets on which every entry differs: entries that differ on some fields
+        # differ on more, so a rule sharing a superset of them has nothing to see.
+        distinct: list[frozenset[str]] = []
         for rule in self.rules:
             if not rule.applies_to(self.policy) or rule.id in self.disabled:
                 continue
+            shared = rule.shared_fields
+            if shared and any(fields <= shared for fields in distinct):
+                continue
             involved = rule.involved(entries)
             if involved == []:
+                distinct.append(shared)
                 continue
             if involved is None:
                 some_cel, some = cel_input, entries

@@ -7,10 +7,11 @@ both memos read them:
 
 - the verdict cache (webhook/verdict_cache.py) keys a whole list by the kind, the
   selector, the list's length and its entries' digests;
-- :class:`EntryMemo` keeps, per entry digest and position, the typed entry the schema
-  check built, and whether each plugin's config checks found it clean. A new list
-  then costs the checks only on its new entries, plus everything that looks across
-  entries (naming rules, binding, route collisions), which always runs.
+- :class:`EntryMemo` keeps, per entry print and position, the typed entry the schema
+  check built; the entry carries what was derived from it alone (its claim in each
+  host group, what the plugin's config checks found). A new list then costs the
+  checks only on its new entries, plus everything that looks across entries (naming
+  rules, route collisions, the HTTP entry point), which always runs.
 
 An entry's print is bytes that only an equal value of equal types has:
 
@@ -44,7 +45,6 @@ import orjson
 
 if TYPE_CHECKING:
     from webhook.model import HostInterface
-    from webhook.violations import Violation
 
 MAX_ENTRIES = 64
 """Entries the CRD allows, and the most any check looks at."""
@@ -103,12 +103,13 @@ def verdict_key(
 
 
 class EntryMemo:
-    """Typed entries by (print, position), and what config checks found in each.
+    """Typed entries by (print, position), with what the checks derived from each.
 
     Bounded in bytes: an entry's print counts, four times over (the print itself, and
-    the objects built from it), and entries past :attr:`MAX_ENTRY_BYTES` are never
-    kept; both maps are cleared when the budget is spent. A memo belongs to one
-    validator, whose catalog and rules never change.
+    the objects built from it), plus its claims and what config checks found
+    (:meth:`spend`); entries past :attr:`MAX_ENTRY_BYTES` are never kept, and the map
+    is cleared when the budget is spent. A memo belongs to one validator, whose
+    catalog and rules never change.
     """
 
     MAX_BYTES = 8 * 1024 * 1024
@@ -120,7 +121,6 @@ class EntryMemo:
         # Keyed by the list's path too: violations name the field, and Workload keeps
         # its list at another path than the kinds with a template.
         self._typed: dict[tuple[bytes, int, str], tuple[HostInterface, dict[str, Any]]] = {}
-        self._found: dict[tuple[bytes, int, str, str, str], tuple[Violation, ...]] = {}
         self._lock = threading.Lock()
 
     def typed(
@@ -131,42 +131,23 @@ class EntryMemo:
 
     def keep_typed(
         self, print_: Print, index: int, path: str, typed: tuple[HostInterface, dict[str, Any]]
-    ) -> None:
+    ) -> bool:
+        """Remember a valid entry; whether it was kept (not past :attr:`MAX_ENTRY_BYTES`)."""
         if len(print_) > self.MAX_ENTRY_BYTES:
-            return
+            return False
         with self._lock:
-            self._spend(4 * len(print_))
+            # Its claims (one per host group, a few hundred bytes) ride on the entry.
+            self._spend(4 * len(print_) + 256)
             self._typed[(print_, index, path)] = typed
+        return True
 
-    def found(
-        self, print_: Print, index: int, path: str, group: str, plugin: str
-    ) -> tuple[Violation, ...] | None:
-        """What the config checks of ``plugin`` in ``group`` found in this entry at
-        ``path[index]``; the violations name that field, so they are reused as they are."""
-        return self._found.get((print_, index, path, group, plugin))
-
-    def keep_found(
-        self,
-        print_: Print,
-        index: int,
-        path: str,
-        group: str,
-        plugin: str,
-        found: tuple[Violation, ...],
-    ) -> None:
-        if len(print_) > self.MAX_ENTRY_BYTES:
-            return
-        cost = (
-            200 + len(group) + len(plugin) + sum(200 + len(v.message) + len(v.field) for v in found)
-        )
+    def spend(self, cost: int) -> None:
+        """Count ``cost`` bytes kept with a remembered entry (what checks derived from it)."""
         with self._lock:
-            # The print itself is shared with the typed memo's key.
             self._spend(cost)
-            self._found[(print_, index, path, group, plugin)] = found
 
     def _spend(self, cost: int) -> None:
         if self.bytes + cost > self.max_bytes:
-            self._typed.clear()
-            self._found.clear()
+            self._typed.clear()  # and with the entries, what was derived from them
             self.bytes = 0
         self.bytes += cost

@@ -27,8 +27,11 @@ class HostInterface:
     """``configFrom`` or ``secretFrom`` is set: the operator merges keys bindcheck cannot
     see over ``config`` (runtime-operator MaterializeConfigLayer), so a key missing here
     may still arrive, and a key present here may be replaced."""
-    fingerprint: bytes | None = None
-    """The entry's print (webhook/fingerprints.py), when it has one."""
+    remembered: bool = False
+    """Kept by the entry memo (webhook/fingerprints.py), which hands it to later reviews."""
+    derived: dict[object, Any] = field(default_factory=dict)
+    """What the host model worked out from this entry alone (its claim under each host
+    group's binder), kept with it: a remembered entry is bound and checked once."""
 
     @property
     def named(self) -> bool:

@@ -38,7 +38,7 @@ def check_capability(
 ) -> list[Violation]:
     """Violations a host of every group the workload may land on would hit at deploy time.
 
-    ``memo`` remembers entries whose config checks found nothing (webhook/fingerprints.py).
+    ``memo`` counts what is kept with remembered entries (webhook/fingerprints.py).
     """
     groups = catalog.groups_for(workload.host_selector)
     if not groups:
@@ -99,7 +99,7 @@ class _GroupCheck:
         out: list[Violation] = []
         for claim in claims:
             if claim.plugin is not None:
-                out.extend(self._remembered_config(claim.entry, claim.plugin))
+                out.extend(self._remembered_config(claim, claim.plugin))
             elif not claim.host:
                 out.append(self._unavailable(claim))
         conflicts, collisions = holdings(claims)
@@ -199,17 +199,14 @@ class _GroupCheck:
 
     # Config the plugin reads
 
-    def _remembered_config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
-        """:meth:`_config`, remembered for an entry seen before at this position."""
-        memo, print_ = self.memo, entry.fingerprint
-        if memo is None or print_ is None:
-            return self._config(entry, plugin)
-        path = self.workload.list_path
-        known = memo.found(print_, entry.index, path, self.group.name, plugin.id)
-        if known is not None:
-            return list(known)
-        found = self._config(entry, plugin)
-        memo.keep_found(print_, entry.index, path, self.group.name, plugin.id, tuple(found))
+    def _remembered_config(self, claim: Claim, plugin: Plugin) -> tuple[Violation, ...]:
+        """:meth:`_config`, kept on the claim, which is kept with its entry (binding.py):
+        a remembered entry's config is checked once. The memo's budget counts them."""
+        found = claim.found
+        if found is None:
+            found = claim.found = tuple(self._config(claim.entry, plugin))
+            if self.memo is not None and claim.entry.remembered:
+                self.memo.spend(200 + sum(200 + len(v.message) + len(v.field) for v in found))
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:

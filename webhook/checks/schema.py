@@ -130,10 +130,10 @@ def check_schema(
         if entry is not None and cel_entry is not None:
             entries.append(entry)
             cel_input.append(cel_entry)
-            if fingerprint is not None:
-                entry.fingerprint = fingerprint
-                if memo is not None and not problems:
-                    memo.keep_typed(fingerprint, index, workload.list_path, (entry, cel_entry))
+            if fingerprint is not None and memo is not None and not problems:
+                entry.remembered = memo.keep_typed(
+                    fingerprint, index, workload.list_path, (entry, cel_entry)
+                )
     return SchemaResult(entries, violations, cel_input)
 
 

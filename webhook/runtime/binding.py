@@ -35,9 +35,10 @@ from webhook.text import shown
 
 if TYPE_CHECKING:  # plugins come from the catalog, which builds binders from this module
     from webhook.runtime.catalog import Plugin
+    from webhook.violations import Violation
 
 
-@dataclass(slots=True)  # built per entry per review: not frozen, for speed
+@dataclass(slots=True)  # nothing mutates a claim but ``found``, filled once
 class Claim:
     entry: HostInterface
     plugin: Plugin | None
@@ -46,6 +47,21 @@ class Claim:
     """A wasi:http entry the host serves itself."""
     pinned: Plugin | None = None
     """The plugin the entry's name pins it to (rule 3), whether or not it serves it."""
+    holding: tuple[str, str, str, str] | None = None
+    """What the plugin keys the entry by, where two entries under one key clash (see
+    :func:`holdings`); ``None`` when it holds nothing to compare."""
+    found: tuple[Violation, ...] | None = None
+    """What the plugin's config checks found in the entry, once they ran
+    (webhook/checks/capability.py)."""
+
+    def __post_init__(self) -> None:
+        plugin, entry = self.plugin, self.entry
+        if plugin is None:
+            return
+        if plugin.named_instances:
+            self.holding = (plugin.id, entry.namespace, entry.package, entry.name or "")
+        elif entry.name:
+            self.holding = (plugin.id, entry.namespace, entry.package, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +116,31 @@ class Binder:
         self._shapes: dict[tuple[str, str, str | None, tuple[str, ...]], _Shape] = {}
 
     def bind(self, entries: Sequence[HostInterface]) -> list[Claim]:
-        """One claim per entry, in entry order."""
+        """One claim per entry, in entry order.
+
+        A claim depends on its entry alone, so it is kept with the entry
+        (``derived``): an entry the memo hands back is not bound again.
+        """
         claims = []
-        registered, shapes = self.registered, self._shapes
         for entry in entries:
-            if host_served(entry):
-                claims.append(Claim(entry, None, host=True))
-                continue
-            version = host_version(entry.version)
-            key = (entry.namespace, entry.package, version, entry.interfaces)
-            shape = shapes.get(key)
-            if shape is None:
-                shape = self._shape(entry, version, key)
-            pinned = registered.get(entry.name) if entry.name else None
-            if pinned is not None:
-                served = pinned if pinned in shape.servers else None
-                claims.append(Claim(entry, served, pinned=pinned))
-            else:
-                claims.append(Claim(entry, shape.named if entry.name else shape.unnamed))
+            claim = entry.derived.get(self)
+            if claim is None:
+                claim = entry.derived[self] = self._claim(entry)
+            claims.append(claim)
         return claims
+
+    def _claim(self, entry: HostInterface) -> Claim:
+        if host_served(entry):
+            return Claim(entry, None, host=True)
+        version = host_version(entry.version)
+        key = (entry.namespace, entry.package, version, entry.interfaces)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shape(entry, version, key)
+        pinned = self.registered.get(entry.name) if entry.name else None
+        if pinned is not None:
+            return Claim(entry, pinned if pinned in shape.servers else None, pinned=pinned)
+        return Claim(entry, shape.named if entry.name else shape.unnamed)
 
     def _shape(
         self,
@@ -176,22 +198,18 @@ def holdings(claims: Sequence[Claim]) -> tuple[list[NamedConflict], list[RouteCo
     unnamed) mean one backend silently replaces the other, and which one is not defined.
     Entries the host sees as one interface count once.
     """
+    keys = [c.holding for c in claims if c.holding is not None]
+    if len(set(keys)) == len(keys):  # the common list: no two entries to compare
+        return [], []
     groups: dict[tuple[str, str, str, str], tuple[Plugin, list[HostInterface]]] = {}
     for claim in claims:
-        plugin, entry = claim.plugin, claim.entry
-        if plugin is None:
+        if claim.holding is None or claim.plugin is None:
             continue
-        if plugin.named_instances:
-            key = (plugin.id, entry.namespace, entry.package, entry.name or "")
-        elif entry.named:
-            key = (plugin.id, entry.namespace, entry.package, "")
-        else:
-            continue
-        held = groups.get(key)
+        held = groups.get(claim.holding)
         if held is None:
-            groups[key] = (plugin, [entry])
+            groups[claim.holding] = (claim.plugin, [claim.entry])
         else:
-            held[1].append(entry)
+            held[1].append(claim.entry)
     conflicts: list[NamedConflict] = []
     collisions: list[RouteCollision] = []
     for plugin, entries in groups.values():
