@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from webhook.core import build_validator
 from webhook.fingerprints import EntryMemo, entry_prints, verdict_key
+from webhook.model import HostInterface
 from webhook.runtime.catalog import load_catalog
 from webhook.verdict_cache import VerdictCache
 from webhook.violations import Reason, Violation
@@ -118,23 +119,41 @@ def test_a_list_past_the_limit_is_keyed_by_its_length_and_first_entries():
     assert key(base) != key([*base, entry(name="x")])
 
 
-def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
-    from webhook.model import HostInterface
+def _typed() -> tuple[HostInterface, dict[str, object]]:
+    return HostInterface(0, "wasi", "keyvalue", ("store",)), {}
 
+
+def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
     memo = EntryMemo(max_bytes=64 * 1024)
-    typed = (HostInterface(0, "wasi", "keyvalue", ("store",)), {})
+    kept = []
     for i in range(1000):
-        assert memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", typed)
+        kept.append(_typed())
+        assert memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", kept[-1])
         assert memo.bytes <= memo.max_bytes
-    assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is typed
-    assert memo.typed((0).to_bytes(1000, "big"), 0, "l") is None  # spent: cleared, then refilled
+    assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is kept[999]
+    assert memo.typed((0).to_bytes(1000, "big"), 0, "l") is None  # the oldest went
+    assert not kept[0][0].remembered and kept[999][0].remembered
     big = b"x" * (EntryMemo.MAX_ENTRY_BYTES + 1)
-    assert not memo.keep_typed(big, 0, "l", typed)
+    assert not memo.keep_typed(big, 0, "l", _typed())
     assert memo.typed(big, 0, "l") is None
     for _ in range(1000):  # what checks keep with remembered entries counts too
-        memo.spend(700)
+        memo.spend(kept[999][0], 700)
         assert memo.bytes <= memo.max_bytes
     assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is None
+
+
+def test_the_memo_lets_entries_go_a_few_at_a_time_and_frees_them_at_once():
+    memo = EntryMemo(max_bytes=40 * 1024)
+    kept = []
+    for i in range(100):
+        kept.append(_typed())
+        kept[-1][0].derived["binder"] = kept[-1]  # a cycle, like a claim and its entry
+        memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", kept[-1])
+    alive = [t for t in kept if t[0].remembered]
+    # about as many as the budget holds, and only the newest: no clear-all
+    assert 8 <= len(alive) <= 10 and alive == kept[-len(alive) :]
+    assert all(not t[0].derived and t[0].memo_bytes == 0 for t in kept[: -len(alive)])
+    assert sum(t[0].memo_bytes for t in alive) == memo.bytes
 
 
 def test_what_a_remembered_entry_carries_is_counted():

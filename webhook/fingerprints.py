@@ -107,9 +107,10 @@ class EntryMemo:
 
     Bounded in bytes: an entry's print counts, four times over (the print itself, and
     the objects built from it), plus its claims and what config checks found
-    (:meth:`spend`); entries past :attr:`MAX_ENTRY_BYTES` are never kept, and the map
-    is cleared when the budget is spent. A memo belongs to one validator, whose
-    catalog and rules never change.
+    (:meth:`spend`); entries past :attr:`MAX_ENTRY_BYTES` are never kept. Past the
+    budget the oldest entries go, a few at a time: letting thousands go at once
+    stalls a review for milliseconds. A memo belongs to one validator, whose catalog
+    and rules never change.
     """
 
     MAX_BYTES = 8 * 1024 * 1024
@@ -135,19 +136,27 @@ class EntryMemo:
         """Remember a valid entry; whether it was kept (not past :attr:`MAX_ENTRY_BYTES`)."""
         if len(print_) > self.MAX_ENTRY_BYTES:
             return False
+        entry = typed[0]
         with self._lock:
             # Its claims (one per host group, a few hundred bytes) ride on the entry.
-            self._spend(4 * len(print_) + 256)
+            entry.memo_bytes = 4 * len(print_) + 256
+            self.bytes += entry.memo_bytes
             self._typed[(print_, index, path)] = typed
+            self._evict()
         return True
 
-    def spend(self, cost: int) -> None:
-        """Count ``cost`` bytes kept with a remembered entry (what checks derived from it)."""
+    def spend(self, entry: HostInterface, cost: int) -> None:
+        """Count ``cost`` more bytes kept with a remembered entry (what checks derived)."""
         with self._lock:
-            self._spend(cost)
+            if entry.memo_bytes:
+                entry.memo_bytes += cost
+                self.bytes += cost
+                self._evict()
 
-    def _spend(self, cost: int) -> None:
-        if self.bytes + cost > self.max_bytes:
-            self._typed.clear()  # and with the entries, what was derived from them
-            self.bytes = 0
-        self.bytes += cost
+    def _evict(self) -> None:
+        typed = self._typed
+        while self.bytes > self.max_bytes and typed:
+            entry, _ = typed.pop(next(iter(typed)))  # the oldest: dicts keep insertion order
+            self.bytes -= entry.memo_bytes
+            entry.memo_bytes = 0
+            entry.derived.clear()  # the claim <-> entry cycle (binding.py, bind)

@@ -206,7 +206,8 @@ class _GroupCheck:
         if found is None:
             found = claim.found = tuple(self._config(claim.entry, plugin))
             if self.memo is not None and claim.entry.remembered:
-                self.memo.spend(200 + sum(200 + len(v.message) + len(v.field) for v in found))
+                cost = 200 + sum(200 + len(v.message) + len(v.field) for v in found)
+                self.memo.spend(claim.entry, cost)
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:

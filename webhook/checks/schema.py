@@ -131,9 +131,7 @@ def check_schema(
             entries.append(entry)
             cel_input.append(cel_entry)
             if fingerprint is not None and memo is not None and not problems:
-                entry.remembered = memo.keep_typed(
-                    fingerprint, index, workload.list_path, (entry, cel_entry)
-                )
+                memo.keep_typed(fingerprint, index, workload.list_path, (entry, cel_entry))
     return SchemaResult(entries, violations, cel_input)
 
 

@@ -118,11 +118,17 @@ class Binder:
     def bind(self, entries: Sequence[HostInterface]) -> list[Claim]:
         """One claim per entry, in entry order.
 
-        A claim depends on its entry alone, so it is kept with the entry
-        (``derived``): an entry the memo hands back is not bound again.
+        A claim depends on its entry alone, so a remembered entry keeps it
+        (``derived``) and is not bound again when the memo hands it back. Only those:
+        entry and claim refer to each other, and the memo breaks that cycle when it
+        lets its entries go, so reference counting frees them at once rather than a
+        garbage collection pass that would stall a review.
         """
         claims = []
         for entry in entries:
+            if not entry.remembered:
+                claims.append(self._claim(entry))
+                continue
             claim = entry.derived.get(self)
             if claim is None:
                 claim = entry.derived[self] = self._claim(entry)
