@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -121,7 +122,10 @@ class EntryMemo:
         self.bytes = 0
         # Keyed by the list's path too: violations name the field, and Workload keeps
         # its list at another path than the kinds with a template.
-        self._typed: dict[tuple[bytes, int, str], tuple[HostInterface, dict[str, Any]]] = {}
+        # Ordered: the oldest goes first, in O(1) (a plain dict would scan the holes
+        # its earlier deletions left at the front).
+        self._typed: OrderedDict[tuple[bytes, int, str], tuple[HostInterface, dict[str, Any]]]
+        self._typed = OrderedDict()
         self._lock = threading.Lock()
 
     def typed(
@@ -156,7 +160,7 @@ class EntryMemo:
     def _evict(self) -> None:
         typed = self._typed
         while self.bytes > self.max_bytes and typed:
-            entry, _ = typed.pop(next(iter(typed)))  # the oldest: dicts keep insertion order
+            entry, _ = typed.popitem(last=False)[1]
             self.bytes -= entry.memo_bytes
             entry.memo_bytes = 0
             entry.derived.clear()  # the claim <-> entry cycle (binding.py, bind)
