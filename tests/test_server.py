@@ -377,6 +377,8 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
     assert reply.startswith(b"HTTP/1.1 200")
     assert json.loads(reply.partition(b"\r\n\r\n")[2])["response"]["uid"] == "in-flight"
     assert server.stop() == 0
+    # its decision line was still in its batch window when the loop stopped
+    assert '"uid":"in-flight"' in server.log_text()
 
 
 def test_a_port_in_use_fails_start_up_with_a_message(tmp_path):
@@ -393,21 +395,27 @@ def test_a_port_in_use_fails_start_up_with_a_message(tmp_path):
     assert f"could not serve on 127.0.0.1:{port}" in proc.stderr
 
 
-def test_decision_lines_of_one_loop_turn_leave_in_one_write(capsys):
+def test_decision_lines_leave_in_batches_within_their_window(capsys):
     decisions = DecisionLog()
 
-    async def answer_three() -> str:
-        for i in range(3):
+    async def answer(count: int) -> tuple[str, str]:
+        for i in range(count):
             decisions.write({"uid": f"u{i}", "verdict": "allowed"})
-        held = capsys.readouterr().err  # nothing yet: the batch waits for the next turn
         await asyncio.sleep(0)
-        return held
+        held = capsys.readouterr().err  # nothing yet: the batch waits for its window
+        await asyncio.sleep(DecisionLog.FLUSH_AFTER * 3)
+        return held, capsys.readouterr().err
 
-    assert asyncio.run(answer_three()) == ""
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    held, written = asyncio.run(answer(3))
+    assert held == ""
+    lines = [json.loads(line) for line in written.splitlines()]
     assert [(x["uid"], x["msg"], x["logger"]) for x in lines] == [
         (f"u{i}", "decision", "bindcheck.decisions") for i in range(3)
     ]
+    # a full batch leaves at once, the rest with the timer
+    held, written = asyncio.run(answer(DecisionLog.MAX_PENDING + 1))
+    assert len(held.splitlines()) == DecisionLog.MAX_PENDING
+    assert [json.loads(x)["uid"] for x in written.splitlines()] == [f"u{DecisionLog.MAX_PENDING}"]
     decisions.write({"uid": "outside-a-loop"})  # no loop running: written at once
     assert "outside-a-loop" in capsys.readouterr().err
 

@@ -73,22 +73,30 @@ class DecisionLog:
     """Decision lines (:func:`json_log_line`), written in batches.
 
     Straight to stderr: the logging module's records, handlers and formatter cost
-    about 12 µs a line under load, 8% of a review. The lines of one event-loop turn
-    leave in one write, so a busy server makes a system call per batch rather than
-    per review; a line waits at most for the loop's next turn. ``--log-level``
-    still decides, through the decisions logger's level.
+    about 12 µs a line under load, 8% of a review. Lines wait up to
+    :attr:`FLUSH_AFTER` seconds, or until :attr:`MAX_PENDING` of them are waiting, and
+    leave in one write (a write per event-loop turn measured about 1% slower at
+    concurrency 16). Stopping the server flushes what waits; a killed process loses
+    at most those 10 ms of lines. ``--log-level`` still decides, through the decisions
+    logger's level.
     """
+
+    FLUSH_AFTER = 0.01
+    MAX_PENDING = 512
 
     def __init__(self) -> None:
         self._pending: list[str] = []
 
     def write(self, fields: dict[str, Any]) -> None:
-        self._pending.append(json_log_line("info", log.name, "decision", fields))
-        if len(self._pending) == 1:
+        pending = self._pending
+        pending.append(json_log_line("info", log.name, "decision", fields))
+        if len(pending) == 1:
             try:
-                asyncio.get_running_loop().call_soon(self.flush)
+                asyncio.get_running_loop().call_later(self.FLUSH_AFTER, self.flush)
             except RuntimeError:  # no event loop (a direct call): write now
                 self.flush()
+        elif len(pending) >= self.MAX_PENDING:
+            self.flush()  # the timer then finds nothing to write
 
     def flush(self) -> None:
         lines, self._pending = self._pending, []

@@ -220,7 +220,7 @@ def run_server(
         except SystemExit:  # uvicorn exits this way when it cannot listen
             if server.started:
                 raise
-    state.decisions.flush()  # lines of the last loop turn, if the loop stopped first
+    state.decisions.flush()  # lines still in their batch window when the loop stopped
     if not server.started:  # uvicorn logged why (address in use, permission denied...)
         sys.stderr.write(f"bindcheck: could not serve on {args.host}:{args.port}\n")
         return 2
