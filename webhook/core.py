@@ -74,6 +74,17 @@ class Validator:
     cache: VerdictCache = field(default_factory=VerdictCache)
     memo: EntryMemo | None = field(default_factory=EntryMemo)
     """Entries seen before (webhook/fingerprints.py); ``None``: every check runs."""
+    active: tuple[tuple[Rule, frozenset[str]], ...] = field(init=False, repr=False)
+    """The rules that run under ``policy`` and are not disabled, with their
+    ``onlyIfShared`` fields as a set: worked out once, not per review."""
+
+    def __post_init__(self) -> None:
+        active = tuple(
+            (rule, frozenset(rule.only_if_shared))
+            for rule in self.rules
+            if rule.applies_to(self.policy) and rule.id not in self.disabled
+        )
+        object.__setattr__(self, "active", active)
 
     def check(self, obj: Any, from_json: bool = False) -> Outcome | None:
         """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge).
@@ -149,10 +160,7 @@ class Validator:
         # Field sets on which every entry differs: entries that differ on some fields
         # differ on more, so a rule sharing a superset of them has nothing to see.
         distinct: list[frozenset[str]] = []
-        for rule in self.rules:
-            if not rule.applies_to(self.policy) or rule.id in self.disabled:
-                continue
-            shared = rule.shared_fields
+        for rule, shared in self.active:
             if shared and any(fields <= shared for fields in distinct):
                 continue
             involved = rule.involved(entries)

@@ -32,6 +32,8 @@ SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "WorkloadReplicaSet": ("spec", "template", "spec"),
     "Workload": ("spec",),
 }
+LIST_PATHS = {kind: ".".join((*keys, "hostInterfaces")) for kind, keys in SPEC_PATHS.items()}
+"""Field path of each kind's hostInterfaces list."""
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_NODES = 1_000_000
 """Expanded node count above which a document is refused (YAML alias bombs)."""
@@ -374,13 +376,12 @@ def locate(
 ) -> tuple[Workload, SpecGap | None]:
     """Find the hostInterfaces list, or the spec path that stops the descent to it."""
     node: Any = obj
-    path = ""
-    for key in SPEC_PATHS[kind]:
-        path = f"{path}.{key}" if path else key
-        present = key in node
+    keys = SPEC_PATHS[kind]
+    for depth, key in enumerate(keys):
         child = node.get(key)
         if not isinstance(child, dict):
-            gap = SpecGap(path, present, child)
+            path = ".".join(keys[: depth + 1])
+            gap = SpecGap(path, key in node, child)
             return Workload(kind, name, namespace, path + ".hostInterfaces", None), gap
         node = child
     raw_selector = node.get("hostSelector")
@@ -390,5 +391,4 @@ def locate(
         else {}
     )
     raw = node.get("hostInterfaces")
-    path = f"{path}.hostInterfaces"
-    return Workload(kind, name, namespace, path, raw, selector, raw_selector), None
+    return Workload(kind, name, namespace, LIST_PATHS[kind], raw, selector, raw_selector), None

@@ -119,10 +119,6 @@ class Rule:
     cel: tuple[tuple[tuple[str, str], ...], str, str] = ((), "", "")
     """The CEL as written: (variables as (name, expression), expression, groupBy)."""
 
-    @property
-    def shared_fields(self) -> frozenset[str]:
-        return frozenset(self.only_if_shared)
-
     def applies_to(self, policy: Policy) -> bool:
         return self.policy in ("all", policy.value)
 
