@@ -208,6 +208,21 @@ _ENTRY = st.fixed_dictionaries(
         ),
     },
 )
+# The workload's HTTP entry point, whose host names the router reads.
+_HTTP_ENTRY = st.fixed_dictionaries(
+    {"namespace": st.just("wasi"), "package": st.just("http")},
+    optional={
+        "interfaces": st.sampled_from([["incoming-handler"], ["outgoing-handler"]]),
+        "config": st.fixed_dictionaries(
+            {},
+            optional={
+                "host": st.sampled_from(["app.example.com", "bad_host", ""]),
+                "host-aliases": st.sampled_from(["a.example.com", "x:1, b.example.com"]),
+                "address": st.just("app.example.com"),
+            },
+        ),
+    },
+)
 _CATALOG = load_catalog(None)
 KINDS = ("WorkloadDeployment", "Workload", "WorkloadReplicaSet")
 _MEMOLESS = build_validator(catalog=_CATALOG, cache_size=0)
@@ -215,7 +230,7 @@ _MEMOLESS = build_validator(catalog=_CATALOG, cache_size=0)
 
 # Lists drawn from a small pool, so the same entry recurs at the same and at other
 # positions in lists that otherwise differ.
-_LISTS = st.lists(_ENTRY, min_size=1, max_size=6).flatmap(
+_LISTS = st.lists(_ENTRY | _HTTP_ENTRY, min_size=1, max_size=6).flatmap(
     lambda pool: st.lists(st.lists(st.sampled_from(pool), max_size=8), min_size=2, max_size=12)
 )
 

@@ -13,7 +13,14 @@ from webhook.fingerprints import EntryMemo
 from webhook.model import HostInterface, Workload
 from webhook.runtime.binding import Claim, NamedConflict, holdings
 from webhook.runtime.catalog import Catalog, HostGroup, Multiplex, Plugin
-from webhook.runtime.http import ALIASES_KEY, entry_point, is_valid_hostname, why_invalid
+from webhook.runtime.http import (
+    ALIASES_KEY,
+    EntryPoint,
+    first_handler,
+    is_valid_hostname,
+    read_entry_point,
+    why_invalid,
+)
 from webhook.runtime.multiplex import (
     BACKEND_KEY,
     choose_backend,
@@ -54,6 +61,11 @@ def check_capability(
                 seen.add((violation.field, violation.rule))
                 out.append(violation)
     return out
+
+
+def _kept_bytes(found: tuple[Violation, ...]) -> int:
+    """What findings kept with a remembered entry cost the memo's budget, roughly."""
+    return 200 + sum(200 + len(v.message) + len(v.field) for v in found)
 
 
 def _unmatched_selector(workload: Workload, catalog: Catalog) -> Violation:
@@ -206,8 +218,7 @@ class _GroupCheck:
         if found is None:
             found = claim.found = tuple(self._config(claim.entry, plugin))
             if self.memo is not None and claim.entry.remembered:
-                cost = 200 + sum(200 + len(v.message) + len(v.field) for v in found)
-                self.memo.spend(claim.entry, cost)
+                self.memo.spend(claim.entry, _kept_bytes(found))
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
@@ -331,10 +342,22 @@ class _GroupCheck:
 
     # HTTP routing
 
-    def _http(self, entries: list[HostInterface]) -> list[Violation]:
-        point = entry_point(entries)
-        if point is None:
+    def _http(self, entries: list[HostInterface]) -> list[Violation] | tuple[Violation, ...]:
+        """The entry point's host names; kept with a remembered entry, like its claims."""
+        entry = first_handler(entries)
+        if entry is None:
             return []
+        if not entry.remembered:
+            return self._entry_point(read_entry_point(entry))
+        key = ("http", self.group.name)
+        found: tuple[Violation, ...] | None = entry.derived.get(key)
+        if found is None:
+            found = entry.derived[key] = tuple(self._entry_point(read_entry_point(entry)))
+            if self.memo is not None:
+                self.memo.spend(entry, _kept_bytes(found))
+        return found
+
+    def _entry_point(self, point: EntryPoint) -> list[Violation]:
         entry = point.entry
         out = []
         if point.host is None:

@@ -22,6 +22,7 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: RE2's $ never matches
 KNOWN_FIELDS = frozenset(
     {"namespace", "package", "interfaces", "version", "name", "config", "configFrom", "secretFrom"}
 )
+_STR = {str}
 MAX_ITEM_REPORTS = 10
 """Violations reported for the items of one list or map in one entry; the rest are
 counted in one more, so a 3 MiB list of bad items gets a short answer."""
@@ -192,7 +193,7 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
     ns, pkg, ifaces = get("namespace"), get("package"), get("interfaces")
     if not (type(ns) is str and len(ns) <= 128 and type(pkg) is str and len(pkg) <= 128):
         return None
-    if not (type(ifaces) is list and ifaces and all(type(i) is str for i in ifaces)):
+    if not (type(ifaces) is list and ifaces and set(map(type, ifaces)) == _STR):
         return None
     name, version, config = get("name"), get("version"), get("config")
     if name is not None and not (
@@ -202,7 +203,7 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
     if version is not None and not (type(version) is str and len(version) <= 64):
         return None
     if config is not None and not (
-        type(config) is dict and all(type(v) is str for v in config.values())
+        type(config) is dict and set(map(type, config.values())) <= _STR
     ):
         return None
     if "configFrom" in item or "secretFrom" in item:
@@ -220,18 +221,15 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
 def _all_text(
     namespace: str, package: str, version: Any, interfaces: list[str], config: Any
 ) -> bool:
-    """Every string of a well-typed entry is text; one ``isascii`` per string."""
+    """Every string of a well-typed entry is text; one ``isascii`` over all of them
+    decides nearly always."""
     strings = [namespace, package, *interfaces]
     if version is not None:
         strings.append(version)
     if config:
         strings.extend(config)
         strings.extend(config.values())
-    return all(s.isascii() or _is_text(s) for s in strings)
-
-
-_CEL_NAMES = {"namespace": "__namespace__", "package": "__package__"}
-"""The API server escapes these field names for CEL (they are CEL reserved words)."""
+    return "".join(strings).isascii() or all(_is_text(s) for s in strings)
 
 
 def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, Any]]:
@@ -240,9 +238,16 @@ def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, A
     CEL sees what the API server keeps: known fields only, nulls pruned, and
     ``namespace``/``package`` escaped as the API server escapes them.
     """
-    cel_entry = {
-        _CEL_NAMES.get(k, k): v for k, v in item.items() if v is not None and k in KNOWN_FIELDS
-    }
+    cel_entry = (
+        dict(item)
+        if item.keys() <= KNOWN_FIELDS
+        else {k: v for k, v in item.items() if k in KNOWN_FIELDS}
+    )
+    # The API server escapes these two for CEL: they are CEL reserved words.
+    cel_entry["__namespace__"] = cel_entry.pop("namespace")
+    cel_entry["__package__"] = cel_entry.pop("package")
+    if None in cel_entry.values():
+        cel_entry = {k: v for k, v in cel_entry.items() if v is not None}
     get = item.get
     entry = HostInterface(
         index,

@@ -64,14 +64,18 @@ class EntryPoint:
     """Positions (1-based) in ``host-aliases`` of names the router drops."""
 
 
-def entry_point(entries: Sequence[HostInterface]) -> EntryPoint | None:
-    """The first incoming-handler entry (``iter().find``), or ``None``."""
+def first_handler(entries: Sequence[HostInterface]) -> HostInterface | None:
+    """The entry the router reads: the first incoming handler (``iter().find``)."""
     for entry in entries:
         if is_incoming_http_handler(entry):
-            aliases = [a.strip() for a in entry.config.get(ALIASES_KEY, "").split(",")]
-            bad = tuple(
-                i for i, alias in enumerate((a for a in aliases if a), 1)
-                if not is_valid_hostname(alias)
-            )  # fmt: skip
-            return EntryPoint(entry, entry.config.get(HOST_KEY), bad)
+            return entry
     return None
+
+
+def read_entry_point(entry: HostInterface) -> EntryPoint:
+    """The host name and the aliases the router drops, of an incoming-handler entry."""
+    aliases = [a.strip() for a in entry.config.get(ALIASES_KEY, "").split(",")]
+    bad = tuple(
+        i for i, alias in enumerate((a for a in aliases if a), 1) if not is_valid_hostname(alias)
+    )
+    return EntryPoint(entry, entry.config.get(HOST_KEY), bad)
