@@ -54,6 +54,11 @@ MALFORMED = {
         BASE + "scope: entry\nonlyIfShared: name\nexpression: self.map(x, true)\n",
         5,
     ),
+    "onlyIfShared repeats a field": (
+        BASE + "scope: entry\nonlyIfShared: [name, name, name, name]\n"
+        "expression: self.map(x, true)\n",
+        5,
+    ),
     "groupBy on a list rule": (BASE + "groupBy: self\nexpression: 'true'\n", 4),
     "syntax error": (BASE + "expression: 'self.all(x, '\n", 4),
     "nesting beyond the parser": (

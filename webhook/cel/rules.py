@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -72,6 +72,9 @@ _FIELDS = {
 }  # fmt: skip
 SHAREABLE_FIELDS = ("namespace", "package", "name", "version")
 """Entry fields ``onlyIfShared`` may list: the scalar identity of an entry."""
+_PICKERS: dict[tuple[str, ...], Callable[[tuple[str, ...]], Any]] = {}
+"""Per ``onlyIfShared`` list, what picks its fields from an entry's identity (lists
+of distinct names of these four fields: at most 64 of them)."""
 _REQUIRED = ("id", "expression", "message", "reason")
 MAX_EXPRESSION = 10_000
 """Characters of one expression; real rules are a few hundred."""
@@ -132,7 +135,10 @@ class Rule:
             return None
         keys: list[Any] = [entry.identity for entry in entries]
         if len(fields) < len(SHAREABLE_FIELDS):
-            keys = list(map(itemgetter(*(SHAREABLE_FIELDS.index(f) for f in fields)), keys))
+            pick = _PICKERS.get(fields)
+            if pick is None:
+                pick = _PICKERS[fields] = itemgetter(*map(SHAREABLE_FIELDS.index, fields))
+            keys = list(map(pick, keys))
         if len(set(keys)) == len(keys):  # the common list: every entry differs
             return []
         counts = Counter(keys)
@@ -285,9 +291,16 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
     if "onlyIfShared" in data:
         if scope != "entry":
             raise fail("onlyIfShared", "onlyIfShared needs scope: entry")
-        if not (isinstance(shared, list) and shared and all(f in SHAREABLE_FIELDS for f in shared)):
+        if not (
+            isinstance(shared, list)
+            and shared
+            and all(isinstance(f, str) and f in SHAREABLE_FIELDS for f in shared)
+            and len(set(shared)) == len(shared)  # [name, name, name, name] is not all four
+        ):
             choices = ", ".join(SHAREABLE_FIELDS)
-            raise fail("onlyIfShared", f"onlyIfShared must be a non-empty list of: {choices}")
+            raise fail(
+                "onlyIfShared", f"onlyIfShared must be a non-empty list of distinct: {choices}"
+            )
 
     variables = []
     raw_vars = data.get("variables") or []
