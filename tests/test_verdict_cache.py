@@ -123,18 +123,45 @@ def _typed() -> tuple[HostInterface, dict[str, object]]:
     return HostInterface(0, "wasi", "keyvalue", ("store",)), {}
 
 
+def _keep(memo: EntryMemo, print_: bytes, typed: tuple[HostInterface, dict[str, object]]) -> bool:
+    """Keep an entry as a second sighting does (the first only notes it)."""
+    assert not memo.keep_typed(print_, 0, "l", typed)
+    return memo.keep_typed(print_, 0, "l", typed)
+
+
+def test_an_entry_is_kept_the_second_time_it_is_seen():
+    memo = EntryMemo()
+    first = _typed()
+    assert not memo.keep_typed(b"p", 0, "l", first) and memo.typed(b"p", 0, "l") is None
+    assert memo.bytes == 0 and not first[0].remembered
+    second = _typed()
+    assert memo.keep_typed(b"p", 0, "l", second) and memo.typed(b"p", 0, "l") is second
+    assert second[0].remembered and memo.noted_bytes == 0
+
+
+def test_keys_seen_once_are_bounded_in_bytes():
+    memo = EntryMemo()
+    for i in range(3000):
+        memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", _typed())
+        assert memo.noted_bytes <= EntryMemo.MAX_NOTED_BYTES
+    assert memo.bytes == 0  # nothing seen twice, nothing kept
+    # the oldest notes went first: the first key is new again, the last one is kept
+    assert not memo.keep_typed((0).to_bytes(1000, "big"), 0, "l", _typed())
+    assert memo.keep_typed((2999).to_bytes(1000, "big"), 0, "l", _typed())
+
+
 def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
     memo = EntryMemo(max_bytes=64 * 1024)
     kept = []
     for i in range(1000):
         kept.append(_typed())
-        assert memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", kept[-1])
+        assert _keep(memo, i.to_bytes(1000, "big"), kept[-1])
         assert memo.bytes <= memo.max_bytes
     assert memo.typed((999).to_bytes(1000, "big"), 0, "l") is kept[999]
     assert memo.typed((0).to_bytes(1000, "big"), 0, "l") is None  # the oldest went
     assert not kept[0][0].remembered and kept[999][0].remembered
     big = b"x" * (EntryMemo.MAX_ENTRY_BYTES + 1)
-    assert not memo.keep_typed(big, 0, "l", _typed())
+    assert not memo.keep_typed(big, 0, "l", _typed()) and not memo.keep_typed(big, 0, "l", _typed())
     assert memo.typed(big, 0, "l") is None
     for _ in range(1000):  # what checks keep with remembered entries counts too
         memo.spend(kept[999][0], 700)
@@ -148,7 +175,7 @@ def test_the_memo_lets_entries_go_a_few_at_a_time_and_frees_them_at_once():
     for i in range(100):
         kept.append(_typed())
         kept[-1][0].derived["binder"] = kept[-1]  # a cycle, like a claim and its entry
-        memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", kept[-1])
+        _keep(memo, i.to_bytes(1000, "big"), kept[-1])
     alive = [t for t in kept if t[0].remembered]
     # about as many as the budget holds, and only the newest: no clear-all
     assert 8 <= len(alive) <= 10 and alive == kept[-len(alive) :]
@@ -159,9 +186,12 @@ def test_the_memo_lets_entries_go_a_few_at_a_time_and_frees_them_at_once():
 def test_what_a_remembered_entry_carries_is_counted():
     v = build_validator(catalog=_CATALOG, cache_size=16)
     bad_url = entry(name="a", config={"backend": "nats", "url": "ftp://x"})
-    v.check(workload([entry(name="b")]))
+    # the second sighting keeps an entry (another list each time: no verdict reuse)
+    for other in ("x1", "x2"):
+        v.check(workload([entry(name="b"), entry(name=other)]))
     clean = v.memo.bytes
-    v.check(workload([bad_url]))
+    for other in ("x3", "x4"):
+        v.check(workload([bad_url, entry(name=other)]))
     # the typed entry, and the finding kept on its claim (its message alone is ~100 bytes)
     assert v.memo.bytes - clean > 4 * len(entry_prints([bad_url])[0]) + 256 + 300
 
