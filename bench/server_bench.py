@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,12 @@ def verdict(port: int, body: Path, ca: Path) -> bool:
     return bool(answer["response"]["allowed"])
 
 
+def median(runs: list[dict]) -> dict:
+    """The median of each figure over a row's rounds (errors: any round's)."""
+    out = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")}
+    return {**out, "errors": next((run["errors"] for run in runs if run["errors"]), "")}
+
+
 def serve(argv: list[str], port: int, cwd: Path | None = None) -> subprocess.Popen:
     proc = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd or ROOT
@@ -123,7 +130,10 @@ def main() -> None:
     parser.add_argument("--entries", type=int, nargs="+", default=[3, 64])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--bodies", nargs="+", choices=BODIES, default=list(BODIES))
-    parser.add_argument("--duration", default="8s", help="per measured row (wrk syntax)")
+    parser.add_argument("--duration", default="4s", help="per measured round (wrk syntax)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per row, alternating servers; medians shown"
+    )
     parser.add_argument(
         "--compare", type=Path, help="also serve bindcheck from this checkout (an older commit)"
     )
@@ -160,7 +170,8 @@ def main() -> None:
                     sys.exit(
                         f"the {n}-entry {mode!r} body is not {'allowed' if ALLOWED[mode] else 'denied'}"
                     )
-            print(f"loopback HTTPS, one uvicorn process each, wrk -t2, {opts.duration} per row")
+            print(f"loopback HTTPS, one uvicorn process each, wrk -t2; per row the median of "
+                  f"{opts.rounds} rounds of {opts.duration}, the servers taking turns")  # fmt: skip
             for mode in opts.bodies:
                 print(f"{mode}: {BODIES[mode]}")
             print(f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'echo rps':>8} {'p50':>7} {'p99':>7} | "
@@ -169,15 +180,19 @@ def main() -> None:
             for n in opts.entries:
                 for c in opts.concurrency:
                     for mode in opts.bodies:
-                        script = scripts[n, mode]
-                        wrk(ports["echo"], script, c, "2s")  # warm-up, discarded
-                        echo = wrk(ports["echo"], script, c, opts.duration)
-                        wrk(ports["bindcheck"], script, c, "2s")
-                        ours = wrk(ports["bindcheck"], script, c, opts.duration)
-                        before = None
-                        if opts.compare:
-                            wrk(ports["before"], script, c, "2s")
-                            before = wrk(ports["before"], script, c, opts.duration)
+                        servers = ["echo", "bindcheck"] + (["before"] if opts.compare else [])
+                        runs: dict[str, list[dict]] = {name: [] for name in servers}
+                        for name in servers:
+                            wrk(ports[name], scripts[n, mode], c, "2s")  # warm-up, discarded
+                        # Rounds alternate between the servers, so a slow spell of this
+                        # shared machine lands on all of them rather than on one.
+                        for _ in range(opts.rounds):
+                            for name in servers:
+                                runs[name].append(
+                                    wrk(ports[name], scripts[n, mode], c, opts.duration)
+                                )
+                        echo, ours = median(runs["echo"]), median(runs["bindcheck"])
+                        before = median(runs["before"]) if opts.compare else None
                         errors = ours["errors"] or echo["errors"]
                         print(f"{n:>7} {c:>4} {mode:>8} | {echo['rps']:>8.0f} {echo['p50']:>6.2f}m "
                               f"{echo['p99']:>6.2f}m | {ours['rps']:>8.0f} {ours['p50']:>6.2f}m "
