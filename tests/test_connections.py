@@ -111,6 +111,32 @@ def test_a_silent_socket_is_dropped_after_the_request_timeout_not_60_s(server):
     assert time.monotonic() - started < 6  # --request-timeout 2
 
 
+def test_dropped_connections_free_their_memory_at_once(tmp_path):
+    # A client that drops its connection without a TLS close_notify (or resets it)
+    # left uvicorn's keep-alive timer holding the connection, with its buffers (about
+    # 50 KB each), for the 30 s keep-alive timeout: 600 of them parked ~30 MB.
+    body = json.dumps(review(workload([entry(name="a")]), uid="drop")).encode()
+    request = (
+        b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body) + body
+    )
+
+    def connect_and_drop(count: int) -> None:
+        for _ in range(count):
+            with tls(dropper) as sock:  # closed without unwrap(): no close_notify
+                sock.sendall(request)
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
+    with Server(tmp_path / "certs") as dropper:
+        connect_and_drop(100)  # caches and allocator settle first
+        time.sleep(0.5)
+        before = rss_kib(dropper.proc.pid)
+        connect_and_drop(600)
+        time.sleep(0.5)
+        grown = rss_kib(dropper.proc.pid) - before
+    assert grown < 10 * 1024, f"{grown} KiB held after 600 dropped connections"
+
+
 def test_requests_past_the_in_flight_limit_get_a_json_503(tmp_path):
     with Server(tmp_path / "certs", "--max-in-flight", "1") as s, tls(s) as held:
         # One request in flight: its headers are in, its body never finishes.

@@ -14,7 +14,7 @@ def test_a_short_soak_answers_every_review_correctly_with_flat_memory():
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed; .ci/run installs it with apt-get")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "soak.py"), "--duration", "8", "--warmup", "4",
+        [sys.executable, str(ROOT / "bench" / "soak.py"), "--duration", "8", "--warmup", "6",
          "--concurrency", "16"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import tracemalloc
 
 import orjson
 from conftest import entry, workload
@@ -136,18 +138,29 @@ def test_an_entry_is_kept_the_second_time_it_is_seen():
     assert memo.bytes == 0 and not first[0].remembered
     second = _typed()
     assert memo.keep_typed(b"p", 0, "l", second) and memo.typed(b"p", 0, "l") is second
-    assert second[0].remembered and memo.noted_bytes == 0
+    assert second[0].remembered
 
 
-def test_keys_seen_once_are_bounded_in_bytes():
+def test_first_sightings_are_noted_in_a_fixed_table():
     memo = EntryMemo()
-    for i in range(3000):
-        memo.keep_typed(i.to_bytes(1000, "big"), 0, "l", _typed())
-        assert memo.noted_bytes <= EntryMemo.MAX_NOTED_BYTES
-    assert memo.bytes == 0  # nothing seen twice, nothing kept
-    # the oldest notes went first: the first key is new again, the last one is kept
-    assert not memo.keep_typed((0).to_bytes(1000, "big"), 0, "l", _typed())
-    assert memo.keep_typed((2999).to_bytes(1000, "big"), 0, "l", _typed())
+    size = len(memo._noted)
+    for i in range(100_000):
+        assert not memo.keep_typed(i.to_bytes(8, "big"), 0, "l", _typed())
+    assert len(memo._noted) == size == EntryMemo.NOTED_SLOTS and memo.bytes == 0
+    # two keys in one slot: the later note replaces the earlier, which is then seen
+    # for the first time again (kept one sighting later; no verdict depends on it)
+    by_slot: dict[int, bytes] = {}
+    for i in range(10**6):
+        print_ = b"k" + i.to_bytes(8, "big")
+        slot = hash((print_, 0, "l")) & (EntryMemo.NOTED_SLOTS - 1)
+        if slot in by_slot:
+            first, second = by_slot[slot], print_
+            break
+        by_slot[slot] = print_
+    assert not memo.keep_typed(first, 0, "l", _typed())
+    assert not memo.keep_typed(second, 0, "l", _typed())
+    assert not memo.keep_typed(first, 0, "l", _typed())
+    assert memo.keep_typed(first, 0, "l", _typed())
 
 
 def test_the_entry_memo_is_bounded_in_bytes_and_keeps_no_big_entry():
@@ -181,6 +194,29 @@ def test_the_memo_lets_entries_go_a_few_at_a_time_and_frees_them_at_once():
     assert 8 <= len(alive) <= 10 and alive == kept[-len(alive) :]
     assert all(not t[0].derived and t[0].memo_bytes == 0 for t in kept[: -len(alive)])
     assert sum(t[0].memo_bytes for t in alive) == memo.bytes
+
+
+def test_the_memo_holds_about_what_its_budget_counts():
+    # orjson's bytes keep a 4 KiB buffer: kept as they come, prints would hold 4x to 40x
+    # what the budget counts, and the server's memory would grow past it.
+    validator = build_validator(catalog=_CATALOG, cache_size=0)
+    memo = EntryMemo(max_bytes=256 * 1024)
+    validator = dataclasses.replace(validator, memo=memo)
+    lists = [
+        orjson.loads(orjson.dumps(workload([entry(name=f"n{i}"), entry(name=f"m{i}")])))
+        for i in range(2000)
+    ]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for obj in lists:
+            for _ in range(2):  # kept on the second sighting
+                validator.check(obj, from_json=True)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert memo.bytes <= memo.max_bytes and len(memo._typed) > 100
+    assert held < 2 * memo.max_bytes
 
 
 def test_what_a_remembered_entry_carries_is_counted():

@@ -100,6 +100,11 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        # uvicorn cancels its keep-alive timer only on a clean close; after a reset or a
+        # TLS close without close_notify the timer would hold this protocol, its
+        # transport and their buffers (about 50 KB on uvloop) for the keep-alive
+        # timeout, so a client could park memory by opening and dropping connections.
+        self._unset_keepalive_if_required()
 
     def _make_room(self) -> None:
         """Close the idlest other connection: idle between requests, else the one whose

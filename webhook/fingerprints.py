@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import threading
+from array import array
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -107,30 +108,31 @@ class EntryMemo:
     """Typed entries by (print, position), with what the checks derived from each.
 
     An entry is kept the second time it is seen: the first sighting only notes its
-    key (a doorkeeper, as in TinyLFU), so an entry that never recurs (a new name, a
-    one-off edit) costs no typed copy, claims or findings to keep and later let go.
-    Those cost a new 3-entry review about 5 µs in the server, where the entry let go
-    is cold in the CPU's caches.
+    key's hash (a doorkeeper, as in TinyLFU), so an entry that never recurs (a new
+    name, a one-off edit) costs no typed copy, claims or findings to keep and later
+    let go. Those cost a new 3-entry review about 5 µs in the server, where the entry
+    let go is cold in the CPU's caches. The notes are a fixed table of
+    :attr:`NOTED_SLOTS` hashes, one per slot: a note another key overwrites only
+    delays keeping an entry, and a hash two keys share only keeps one early. Neither
+    changes a verdict: kept entries are found by their whole key.
 
     Bounded in bytes: an entry's print counts, four times over (the print itself, and
     the objects built from it), plus its claims and what config checks found
-    (:meth:`spend`); entries past :attr:`MAX_ENTRY_BYTES` are never kept, and the noted
-    keys have a budget of their own (:attr:`MAX_NOTED_BYTES`). Past a budget the
-    oldest go first, a few at a time: letting thousands go at once stalls a review for
-    milliseconds. A memo belongs to one validator, whose catalog and rules never
-    change.
+    (:meth:`spend`); entries past :attr:`MAX_ENTRY_BYTES` are never kept. Past the
+    budget the oldest go first, a few at a time: letting thousands go at once stalls
+    a review for milliseconds. A memo belongs to one validator, whose catalog and
+    rules never change.
     """
 
     MAX_BYTES = 8 * 1024 * 1024
     MAX_ENTRY_BYTES = 4096
-    MAX_NOTED_BYTES = 1024 * 1024
+    NOTED_SLOTS = 1 << 16
+    """Notes of first sightings: 512 KiB of 64-bit hashes."""
 
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._noted: OrderedDict[tuple[bytes, int, str], int] = OrderedDict()
-        """Keys seen once, with what each costs the noted budget."""
-        self.noted_bytes = 0
+        self._noted = array("q", bytes(8 * self.NOTED_SLOTS))
         # Keyed by the list's path too: violations name the field, and Workload keeps
         # its list at another path than the kinds with a template.
         # Ordered: the oldest goes first, in O(1) (a plain dict would scan the holes
@@ -153,26 +155,22 @@ class EntryMemo:
         if len(print_) > self.MAX_ENTRY_BYTES:
             return False
         key = (print_, index, path)
+        noted = hash(key)
+        slot = noted & (self.NOTED_SLOTS - 1)
         with self._lock:
-            noted = self._noted.pop(key, None)
-            if noted is None:
-                self._note(key)
+            if self._noted[slot] != noted:  # the first sighting (as far as the notes know)
+                self._noted[slot] = noted
                 return False
-            self.noted_bytes -= noted
+            self._noted[slot] = 0
             entry = typed[0]
             # Its claims (one per host group, a few hundred bytes) ride on the entry.
             entry.memo_bytes = 4 * len(print_) + 256
             self.bytes += entry.memo_bytes
-            self._typed[key] = typed
+            # A copy of the print's exact size: orjson's output keeps a 4 KiB buffer
+            # whatever its length, which the budget would not see.
+            self._typed[(memoryview(print_).tobytes(), index, path)] = typed
             self._evict()
         return True
-
-    def _note(self, key: tuple[bytes, int, str]) -> None:
-        cost = len(key[0]) + len(key[2]) + 100
-        self._noted[key] = cost
-        self.noted_bytes += cost
-        while self.noted_bytes > self.MAX_NOTED_BYTES:
-            self.noted_bytes -= self._noted.popitem(last=False)[1]
 
     def spend(self, entry: HostInterface, cost: int) -> None:
         """Count ``cost`` more bytes kept with a remembered entry (what checks derived)."""
