@@ -73,7 +73,7 @@ class Validator:
     engine: Engine | None = None
     cache: VerdictCache = field(default_factory=VerdictCache)
     memo: EntryMemo | None = field(default_factory=EntryMemo)
-    """Entries seen before (webhook/fingerprints.py); ``None``: every check runs."""
+    """Entries seen twice before (webhook/fingerprints.py); ``None``: every check runs."""
     active: tuple[tuple[Rule, frozenset[str]], ...] = field(init=False, repr=False)
     """The rules that run under ``policy`` and are not disabled, with their
     ``onlyIfShared`` fields as a set: worked out once, not per review."""

@@ -30,7 +30,7 @@ An entry's print is bytes that only an equal value of equal types has:
 The memo is keyed by the bytes themselves, not a digest of them, so a lookup
 compares them whole and no collision can hand one entry another's verdict. Prints
 and typed entries hold config values, as the request did: they stay in this
-process's memory until the memo is cleared (its budget counts them), and reach no
+process's memory until the memo lets them go (its budget counts them), and reach no
 log, message or metric.
 """
 
@@ -52,7 +52,7 @@ MAX_ENTRIES = 64
 """Entries the CRD allows, and the most any check looks at."""
 
 Print = bytes
-"""An entry's ``marshal`` bytes."""
+"""An entry's print: its orjson or (behind a NUL) marshal bytes; see the module."""
 
 
 def entry_prints(raw: Any, from_json: bool = False) -> list[Print | None] | None:
