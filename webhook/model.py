@@ -32,7 +32,8 @@ class HostInterface:
     on it; ``0`` unless the memo keeps it for later reviews."""
     derived: dict[object, Any] = field(default_factory=dict)
     """What the host model worked out from this entry alone (its claim under each host
-    group's binder), kept with it: a remembered entry is bound and checked once."""
+    group's binder, which carries its config findings; its HTTP entry point findings),
+    kept with it: a remembered entry is bound and checked once."""
 
     @property
     def remembered(self) -> bool:

@@ -72,9 +72,6 @@ _FIELDS = {
 }  # fmt: skip
 SHAREABLE_FIELDS = ("namespace", "package", "name", "version")
 """Entry fields ``onlyIfShared`` may list: the scalar identity of an entry."""
-_PICKERS: dict[tuple[str, ...], Callable[[tuple[str, ...]], Any]] = {}
-"""Per ``onlyIfShared`` list, what picks its fields from an entry's identity (lists
-of distinct names of these four fields: at most 64 of them)."""
 _REQUIRED = ("id", "expression", "message", "reason")
 MAX_EXPRESSION = 10_000
 """Characters of one expression; real rules are a few hundred."""
@@ -117,6 +114,9 @@ class Rule:
     source: str
     line: int
     only_if_shared: tuple[str, ...] = ()
+    shared_key: Callable[[tuple[str, ...]], Any] | None = None
+    """Picks the ``onlyIfShared`` fields from an entry's identity; ``None`` when they are
+    all four (the identity itself) or there are none."""
     native: Native | None = None
     """The same rule in Python (webhook/cel/native.py), when its CEL is the shipped text."""
     cel: tuple[tuple[tuple[str, str], ...], str, str] = ((), "", "")
@@ -134,11 +134,8 @@ class Rule:
         if not fields:
             return None
         keys: list[Any] = [entry.identity for entry in entries]
-        if len(fields) < len(SHAREABLE_FIELDS):
-            pick = _PICKERS.get(fields)
-            if pick is None:
-                pick = _PICKERS[fields] = itemgetter(*map(SHAREABLE_FIELDS.index, fields))
-            keys = list(map(pick, keys))
+        if self.shared_key is not None:
+            keys = list(map(self.shared_key, keys))
         if len(set(keys)) == len(keys):  # the common list: every entry differs
             return []
         counts = Counter(keys)
@@ -329,6 +326,11 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
         source=source,
         line=line,
         only_if_shared=tuple(shared),
+        shared_key=(
+            itemgetter(*map(SHAREABLE_FIELDS.index, shared))
+            if shared and len(shared) < len(SHAREABLE_FIELDS)
+            else None
+        ),
         native=native,
         cel=(tuple(texts[0]), texts[1], texts[2]),
     )

@@ -32,6 +32,7 @@ from webhook.runtime.settings import reading
 from webhook.runtime.urls import remembered_url_problem
 from webhook.runtime.wit import display, host_version, package_label
 from webhook.text import shown
+from webhook.verdict_cache import verdict_bytes
 from webhook.violations import Action, Reason, Violation, entry_label
 
 EXTERNAL = " (or provide it through configFrom/secretFrom)"
@@ -61,11 +62,6 @@ def check_capability(
                 seen.add((violation.field, violation.rule))
                 out.append(violation)
     return out
-
-
-def _kept_bytes(found: tuple[Violation, ...]) -> int:
-    """What findings kept with a remembered entry cost the memo's budget, roughly."""
-    return 200 + sum(200 + len(v.message) + len(v.field) for v in found)
 
 
 def _unmatched_selector(workload: Workload, catalog: Catalog) -> Violation:
@@ -218,7 +214,7 @@ class _GroupCheck:
         if found is None:
             found = claim.found = tuple(self._config(claim.entry, plugin))
             if self.memo is not None and claim.entry.remembered:
-                self.memo.spend(claim.entry, _kept_bytes(found))
+                self.memo.spend(claim.entry, verdict_bytes(found))
         return found
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
@@ -354,7 +350,7 @@ class _GroupCheck:
         if found is None:
             found = entry.derived[key] = tuple(self._entry_point(read_entry_point(entry)))
             if self.memo is not None:
-                self.memo.spend(entry, _kept_bytes(found))
+                self.memo.spend(entry, verdict_bytes(found))
         return found
 
     def _entry_point(self, point: EntryPoint) -> list[Violation]:

@@ -22,7 +22,7 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: RE2's $ never matches
 KNOWN_FIELDS = frozenset(
     {"namespace", "package", "interfaces", "version", "name", "config", "configFrom", "secretFrom"}
 )
-_STR = {str}
+_STR = frozenset({str})
 MAX_ITEM_REPORTS = 10
 """Violations reported for the items of one list or map in one entry; the rest are
 counted in one more, so a 3 MiB list of bad items gets a short answer."""
