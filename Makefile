@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup demo tools test lint bench soak
+.PHONY: setup demo tools envtest test lint bench soak
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: setup  ## check the bundled examples against the embedded default host cat
 tools:  ## what the tests run for real: redis, nats, wrk (apt), helm and kubectl (.tools/bin)
 	bash .ci/system-deps
 	bash .ci/tools
+
+envtest:  ## kube-apiserver, etcd and kubectl for the tests (built from the Go module proxy, cached); prints their directory
+	@bash .ci/envtest
 
 lint: setup  ## format check, lint, strict typing, import layers
 	$(BIN)/ruff format --check webhook tests bench

@@ -314,3 +314,14 @@ def test_the_command_writes_policies_and_bindings_and_says_what_it_leaves_out(tm
     assert sorted(rule["resources"]) == ["workloaddeployments", "workloadreplicasets", "workloads"]
     err = capsys.readouterr().err
     assert "not expressed" in err and "route-collision" in err and "ratcheting" in err
+
+
+def test_mixed_literals_are_wrapped_in_dyn_as_kubernetes_requires():
+    """Kubernetes compiles with HomogeneousAggregateLiterals: the values of one literal
+    must share a type, and dyn() is the only way to mix them (the catalog constants do)."""
+    from webhook.export.cel_text import lit
+
+    assert lit({"a": "x", "b": "y"}) == '{"a": "x", "b": "y"}'
+    assert lit({"m": "", "n": True, "w": {}}) == '{"m": dyn(""), "n": dyn(true), "w": dyn({})}'
+    assert lit([[], ["a"]]) == '[dyn([]), dyn(["a"])]'
+    assert lit([{"v": "", "o": ["a"]}]) == '[{"v": dyn(""), "o": dyn(["a"])}]'

@@ -12,18 +12,49 @@ from typing import Any
 
 
 def lit(value: Any) -> str:
-    """A CEL literal for plain data (str, bool, int, list, dict)."""
+    """A CEL literal for plain data (str, bool, int, list, dict).
+
+    Kubernetes compiles every policy expression with ``cel.HomogeneousAggregateLiterals()``
+    and, from 1.29, the ``ValidateHomogeneousAggregateLiterals`` AST validator
+    (k8s.io/apiserver pkg/cel/environment/base.go): the elements of a list literal, and
+    the values of a map literal, must all have one type. Where they do not (a plugin
+    record mixes strings, maps and booleans), every element is wrapped in ``dyn()``,
+    the one type the validator takes as equal to itself.
+    """
+    return _literal(value)[0]
+
+
+def _literal(value: Any) -> tuple[str, str]:
+    """(CEL text, CEL type) of ``value``."""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return ("true" if value else "false"), "bool"
     if isinstance(value, int):
-        return str(value)
+        return str(value), "int"
     if isinstance(value, str):
-        return _string(value)
+        return _string(value), "string"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(lit(v) for v in value) + "]"
+        texts, kind = _homogeneous([_literal(v) for v in value])
+        return "[" + ", ".join(texts) + "]", f"list({kind})"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in value.items()) + "}"
+        keys = [_literal(k) for k in value]
+        if len({t for _, t in keys}) > 1:
+            raise TypeError("a CEL map literal needs keys of one type")
+        texts, kind = _homogeneous([_literal(v) for v in value.values()])
+        pairs = ", ".join(f"{k}: {v}" for (k, _), v in zip(keys, texts, strict=True))
+        return "{" + pairs + "}", f"map({keys[0][1] if keys else 'dyn'}, {kind})"
     raise TypeError(f"no CEL literal for {type(value).__name__}")
+
+
+def _homogeneous(items: list[tuple[str, str]]) -> tuple[list[str], str]:
+    """The elements' texts and their one type, each wrapped in ``dyn()`` where types differ.
+
+    An empty list's type is a fresh type variable to the checker, which the validator
+    does not take as equal to ``list(string)``: so ``[]`` counts as a type of its own.
+    """
+    kinds = {kind for _, kind in items}
+    if len(kinds) <= 1:
+        return [text for text, _ in items], kinds.pop() if kinds else "dyn"
+    return [f"dyn({text})" for text, _ in items], "dyn"
 
 
 def _string(text: str) -> str:

@@ -1,0 +1,71 @@
+"""Every exported policy compiles in Kubernetes' own CEL environment, 1.30 to 1.37.
+
+Kubernetes' library decides (tests/celref.py): each expression is compiled as policy
+creation compiles it (NewExpressions at the server's compatibility version), which is
+where a policy the API server refuses with 422 would fail.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from celref import MINORS, evaluate, policies_of
+from conftest import FIXTURES, ROOT
+
+from webhook.core import build_validator
+from webhook.export.vap import export_vap
+from webhook.runtime.catalog import load_catalog
+from webhook.violations import Action, Policy
+
+CATALOGS = {
+    "default": None,
+    "none": "none",
+    "plain": str(ROOT / "examples" / "plain-keyvalue-host.yaml"),
+    "two-groups": str(FIXTURES / "catalogs" / "two-groups.yaml"),
+}
+CHART_FILES = sorted((ROOT / "charts" / "bindcheck" / "files").glob("vap-*.yaml"))
+
+
+def _export(catalog: str | None, policy: Policy, **options) -> list[dict]:
+    validator = build_validator(policy, catalog=load_catalog(catalog), cache_size=0, **options)
+    return export_vap(validator).documents
+
+
+EXPORTS = {
+    f"{name}-{policy.value}": _export(path, policy)
+    for name, path in CATALOGS.items()
+    for policy in (Policy.UPSTREAM, Policy.STRICT)
+}
+EXPORTS["default-upstream-warn-audit"] = _export(
+    None,
+    Policy.UPSTREAM,
+    actions={"single-unnamed": Action.WARN, "interface-unavailable": Action.AUDIT},
+)
+for path in CHART_FILES:
+    EXPORTS[f"chart-{path.name}"] = list(yaml.safe_load_all(path.read_text()))
+
+
+@pytest.fixture(scope="module")
+def compiled() -> list[dict]:
+    """One run of the reference for every export (policy names made unique)."""
+    policies = []
+    for name, documents in EXPORTS.items():
+        for policy in policies_of(documents):
+            renamed = copy.deepcopy(policy)
+            renamed["metadata"]["name"] = f"{name}/{policy['metadata']['name']}"
+            policies.append(renamed)
+    return evaluate(policies, minors=MINORS)
+
+
+@pytest.mark.parametrize("name", list(EXPORTS))
+def test_every_export_compiles_in_every_kubernetes_version(name, compiled):
+    assert [r["minor"] for r in compiled] == list(MINORS)
+    for result in compiled:
+        errors = [
+            f"{e['policy']} {e['field']}: {e['error'][:300]}"
+            for e in result["compileErrors"]
+            if e["policy"].startswith(f"{name}/")
+        ]
+        assert errors == [], f"Kubernetes 1.{result['minor']}"
