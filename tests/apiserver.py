@@ -149,12 +149,30 @@ class ControlPlane:
                 "--service-account-signing-key-file", str(pki / "sa.key"),
                 "--service-cluster-ip-range", "10.0.0.0/24",
                 "--disable-admission-plugins", "ServiceAccount",
+                # the default reconciler refuses a loopback address (envtest sets none too)
+                "--endpoint-reconciler-type", "none",
                 "--cert-dir", str(pki),
                 "--profiling=false",
                 "-v=1",
             ],
         )  # fmt: skip
         wait_for_port(self.port, proc, timeout=60)
+
+    def start_controller_manager(self, binary: Path) -> None:
+        """kube-controller-manager with only the controller that writes a
+        ValidatingAdmissionPolicy's status (its type checking); stopped with the rest."""
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(binary),
+                "--kubeconfig", str(self.kubeconfig),
+                "--controllers", "validatingadmissionpolicy-status-controller",
+                "--leader-elect=false",
+                "--bind-address", "127.0.0.1",
+                "--secure-port", str(free_port()),
+                "--use-service-account-credentials=false",
+            ],
+        )  # fmt: skip
 
     def _write_kubeconfig(self) -> None:
         config = {
@@ -199,6 +217,11 @@ class ControlPlane:
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """One call to the API server: (status, decoded JSON body or text)."""
+        status, answer, _ = self.call(method, path, body)
+        return status, answer
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, list[str]]:
+        """(status, decoded JSON body or text, the texts of its Warning headers)."""
         context = ssl.create_default_context(cafile=str(self.ca_file))
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
@@ -207,13 +230,14 @@ class ControlPlane:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, context=context, timeout=30) as resp:
-                status, raw = resp.status, resp.read()
+                status, raw, headers = resp.status, resp.read(), resp.headers
         except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
+            status, raw, headers = err.code, err.read(), err.headers
+        warnings = [_warning_text(h) for h in headers.get_all("Warning") or []]
         try:
-            return status, json.loads(raw)
+            return status, json.loads(raw), warnings
         except ValueError:
-            return status, raw.decode(errors="replace")
+            return status, raw.decode(errors="replace"), warnings
 
     def kubectl(
         self, *args: str, stdin: str | None = None, check: bool = False
@@ -244,6 +268,12 @@ class ControlPlane:
             "wait", "--for=condition=Established", "--timeout=60s",
             *[f"crd/{n}" for n in crd_names], check=True,
         )  # fmt: skip
+
+
+def _warning_text(header: str) -> str:
+    """The text of ``299 - "text"`` (RFC 7234 warn-text, as the API server writes it)."""
+    _code, _agent, quoted = header.split(" ", 2)
+    return json.loads(quoted) if quoted.startswith('"') else quoted
 
 
 def start(workdir: Path) -> ControlPlane:

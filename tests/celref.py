@@ -22,17 +22,24 @@ RUNTIME_BUDGET = 10_000_000
 """... and RuntimeCELCostBudget, per policy evaluation."""
 
 
-@functools.cache
-def binary() -> Path:
+def _built(what: str) -> Path:
     done = subprocess.run(
-        ["bash", str(ROOT / ".ci" / "envtest"), "--celref"],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["bash", str(ROOT / ".ci" / "envtest"), what], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f".ci/envtest --celref failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f".ci/envtest {what} failed:\n{done.stderr[-3000:]}")
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+@functools.cache
+def binary() -> Path:
+    return _built("--celref")
+
+
+@functools.cache
+def controller_manager() -> Path:
+    """kube-controller-manager of the same release, for policy status (type checking)."""
+    return _built("--controller-manager")
 
 
 def evaluate(

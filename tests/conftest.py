@@ -68,6 +68,18 @@ def hosted() -> Validator:
     return build_validator(Policy.UPSTREAM, catalog=load_catalog(None))
 
 
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real etcd and kube-apiserver on loopback (tests/apiserver.py), for the session."""
+    from apiserver import start
+
+    plane = start(tmp_path_factory.mktemp("control-plane"))
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
 def rules_of(validator: Validator, obj: dict[str, Any]) -> list[tuple[str, str]]:
     outcome = validator.check(obj)
     assert outcome is not None

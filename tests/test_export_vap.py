@@ -244,19 +244,23 @@ def test_policies_and_check_agree_on_host_model_corners(key, obj):
 
 
 def test_rule_actions_split_the_policies_and_off_leaves_a_rule_out():
+    from conftest import entry
+
     pair = Pair(None, Policy.UPSTREAM, actions={"single-unnamed": Action.WARN},
                 disabled=["unique-entry"])  # fmt: skip
     names = [d["metadata"]["name"] for d in pair.export.documents]
-    assert names == ["bindcheck-deny", "bindcheck-deny", "bindcheck-warn", "bindcheck-warn"]
+    assert names == [f"bindcheck-{a}" for a in ("deny", "warn", "audit") for _ in range(2)]
     bindings = {
         d["metadata"]["name"]: d["spec"]["validationActions"]
         for d in pair.export.documents
         if d["kind"] == "ValidatingAdmissionPolicyBinding"
     }
-    assert bindings == {"bindcheck-deny": ["Deny"], "bindcheck-warn": ["Warn"]}
+    assert bindings == {
+        "bindcheck-deny": ["Deny"], "bindcheck-warn": ["Warn"], "bindcheck-audit": ["Audit"]
+    }  # fmt: skip
+    # the audit pair has no checks: its policy admits everything
+    assert pair.policies["bindcheck-audit"].evaluate(workload([entry(), entry()])) == ([], [])
     assert "unique-entry" not in pair.expressed
-    from conftest import entry
-
     pair.compare(workload([entry(), entry()]))
 
 
@@ -305,8 +309,10 @@ def test_the_command_writes_policies_and_bindings_and_says_what_it_leaves_out(tm
                  "-o", str(out)]) == 0  # fmt: skip
     docs = list(yaml.safe_load_all(out.read_text()))
     kinds = [d["kind"] for d in docs]
-    assert kinds == ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"] * 2
-    assert [d["metadata"]["name"] for d in docs[::2]] == ["bindcheck-deny", "bindcheck-warn"]
+    assert kinds == ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"] * 3
+    assert [d["metadata"]["name"] for d in docs[::2]] == [
+        "bindcheck-deny", "bindcheck-warn", "bindcheck-audit"
+    ]  # fmt: skip
     spec = docs[0]["spec"]
     assert spec["failurePolicy"] == "Ignore"
     [rule] = spec["matchConstraints"]["resourceRules"]

@@ -10,41 +10,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-import yaml
 from celref import MINORS, evaluate, policies_of
-from conftest import FIXTURES, ROOT
-
-from webhook.core import build_validator
-from webhook.export.vap import export_vap
-from webhook.runtime.catalog import load_catalog
-from webhook.violations import Action, Policy
-
-CATALOGS = {
-    "default": None,
-    "none": "none",
-    "plain": str(ROOT / "examples" / "plain-keyvalue-host.yaml"),
-    "two-groups": str(FIXTURES / "catalogs" / "two-groups.yaml"),
-}
-CHART_FILES = sorted((ROOT / "charts" / "bindcheck" / "files").glob("vap-*.yaml"))
-
-
-def _export(catalog: str | None, policy: Policy, **options) -> list[dict]:
-    validator = build_validator(policy, catalog=load_catalog(catalog), cache_size=0, **options)
-    return export_vap(validator).documents
-
-
-EXPORTS = {
-    f"{name}-{policy.value}": _export(path, policy)
-    for name, path in CATALOGS.items()
-    for policy in (Policy.UPSTREAM, Policy.STRICT)
-}
-EXPORTS["default-upstream-warn-audit"] = _export(
-    None,
-    Policy.UPSTREAM,
-    actions={"single-unnamed": Action.WARN, "interface-unavailable": Action.AUDIT},
-)
-for path in CHART_FILES:
-    EXPORTS[f"chart-{path.name}"] = list(yaml.safe_load_all(path.read_text()))
+from exports import EXPORTS
 
 
 @pytest.fixture(scope="module")

@@ -123,13 +123,34 @@ def test_too_many_required_and_not_supported_reasons_reach_the_api_server(client
     assert {"FieldValueTooMany", "FieldValueRequired", "FieldValueNotSupported"} <= reasons
 
 
-def test_warnings_go_to_response_warnings_and_stay_short(client):
+def test_warnings_go_to_response_warnings_whole_as_the_api_server_passes_them_on(client):
     obj = workload([entry(name="a", version="0.2.0-draft", nmae="x")])
     resp = post(client, review(obj))["response"]
     assert resp["allowed"] is True
     [warning] = resp["warnings"]
     assert warning.startswith("[schema-unknown-field] spec.template.spec.hostInterfaces[0].nmae")
-    assert len(warning) == 120 and warning.endswith("...")
+    # whole: the API server keeps up to 256 runes a warning (pkg/endpoints/filters/warning.go)
+    assert 120 < len(warning) <= 256 and not warning.endswith("...")
+
+
+def test_warnings_stay_within_what_the_api_server_keeps_and_carry_no_control_character():
+    from webhook.admission import MAX_WARNING, MAX_WARNINGS_TOTAL, _warnings
+    from webhook.violations import Action, Reason, Violation
+
+    def warn(k: int, message: str) -> Violation:
+        return Violation(
+            f"spec.hostInterfaces[{k}].config", Reason.INVALID, message, "backend-ignored",
+            Action.WARN,
+        )  # fmt: skip
+
+    many = _warnings([warn(k, "x" * 400) for k in range(64)])
+    assert all(len(w) <= MAX_WARNING for w in many)
+    assert sum(len(w) for w in many) <= MAX_WARNINGS_TOTAL
+    assert many[-1].startswith("... and ") and many[-1].endswith(
+        "more warnings: run bindcheck check"
+    )
+    [escaped] = _warnings([warn(0, "value \x1b[2J and\nnewline")])
+    assert escaped.isprintable() and "\\x1b" in escaped
 
 
 def test_update_ratchets_old_violations_into_warnings_but_new_ones_deny(client):

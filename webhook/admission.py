@@ -14,11 +14,17 @@ from typing import Any
 from webhook.core import Outcome, Validator
 from webhook.ratchet import ratchet
 from webhook.reviews import AdmissionReview
-from webhook.text import clipped, shown
+from webhook.text import clipped, printable, shown
 from webhook.violations import Violation
 
-MAX_WARNING = 120  # Kubernetes advises warnings under 120 characters
-MAX_WARNINGS = 20
+# What the API server passes on unchanged (k8s.io/apiserver pkg/endpoints/filters/
+# warning.go): every warning whole while a response's warnings total at most 4,096
+# runes, and past that each one cut to 256. So each of ours is at most 256 runes and all
+# of them at most 4,096: none is cut mid-word by the API server. A warning with a control
+# character is dropped there (apimachinery pkg/util/net NewWarningHeader): ours are
+# escaped first.
+MAX_WARNING = 256
+MAX_WARNINGS_TOTAL = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +60,9 @@ def review(
         if not outcome.allowed:
             response["allowed"] = False
             response["status"] = _status(outcome)
-        warnings = [_short(v) for v in outcome.warnings]
+        warnings = _warnings(outcome.warnings)
         if warnings:
-            response["warnings"] = warnings[:MAX_WARNINGS]
+            response["warnings"] = warnings
     body_out = {"apiVersion": body.api_version, "kind": "AdmissionReview", "response": response}
     return Decision(body_out, outcome, response["allowed"])
 
@@ -95,5 +101,18 @@ def _status(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _short(v: Violation) -> str:
-    return clipped(f"[{v.rule}] {v.field}: {v.message}", MAX_WARNING)
+def _warnings(violations: list[Violation]) -> list[str]:
+    """Each warning escaped and within :data:`MAX_WARNING` runes; as many as fit in
+    :data:`MAX_WARNINGS_TOTAL`, the last place kept for how many more there are."""
+    out: list[str] = []
+    total = 0
+    for k, v in enumerate(violations):
+        text = clipped(printable(f"[{v.rule}] {v.field}: {v.message}"), MAX_WARNING)
+        rest = len(violations) - k - 1
+        reserve = 80 if rest else 0  # room for the "more warnings" line
+        if total + len(text) + reserve > MAX_WARNINGS_TOTAL:
+            out.append(f"... and {len(violations) - k} more warnings: run bindcheck check")
+            break
+        out.append(text)
+        total += len(text)
+    return out

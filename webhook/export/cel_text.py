@@ -80,12 +80,14 @@ _UNPRINTABLE = (
 
 
 def shown(expr: str, limit: int = 40) -> str:
-    """webhook.text.shown: at most ``limit`` characters, marked when cut. A value with a
-    character bindcheck would escape reads ``(unprintable)``: CEL cannot escape it, and
-    a policy message must not carry it."""
+    """webhook.text.shown: at most ``limit`` characters, marked when cut. A value whose
+    shown part has a character bindcheck would escape reads ``(unprintable)``: CEL cannot
+    escape it, and a policy message must not carry it. Clipped before the regular
+    expression runs, as shown() clips before it escapes: a match costs in proportion to
+    the text, and the CRD bounds neither an interface name nor how many there are."""
     x = f"({expr})"
     clip = f'(size({x}) <= {limit} ? {x} : {x}.substring(0, {limit - 3}) + "...")'
-    return f'({x}.matches({lit(_UNPRINTABLE)}) ? "(unprintable)" : {clip})'
+    return f'[{clip}].map(c, c.matches({lit(_UNPRINTABLE)}) ? "(unprintable)" : c)[0]'
 
 
 def entry_label(indexes: str) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from webhook.cel.rules import Rule
+from webhook.checks.schema import MAX_LENGTH
 from webhook.core import Validator
 from webhook.errors import ConfigError
 from webhook.export.cel_text import entry_label, index, lit, shown
@@ -39,6 +40,7 @@ from webhook.runtime.wit import HTTP_HOST_SERVED, parse_semver
 from webhook.violations import PYTHON_RULES, Action, Policy
 
 GROUP = "runtime.wasmcloud.dev"
+API_VERSION = "v1alpha1"
 RESOURCES = ["workloaddeployments", "workloadreplicasets", "workloads"]
 MESSAGE_LIMIT = 1250
 """Characters of the aggregate message: under 5 KiB even at four bytes each."""
@@ -46,6 +48,19 @@ STATIC_MESSAGE = (
     "this object breaks bindcheck's checks; run `bindcheck check` on it for the details"
 )
 BINDING_ACTIONS = {Action.DENY: "Deny", Action.WARN: "Warn", Action.AUDIT: "Audit"}
+
+# What a policy judges. The CRD bounds the list (64 entries) and, from wasmCloud v2.7.0,
+# its strings, but not how many interfaces an entry names, how long one is, or the
+# hostSelector: past these bounds an expression could pass the API server's per-call
+# cost limit (1,000,000) and fail with a cost error that failurePolicy turns into a
+# bare denial. A larger object gets one clear violation instead (rule POLICY_LIMITS,
+# in each policy's own action), and nothing else is evaluated. Measured costs at the
+# bounds are printed by tests/test_policy_cost.py and quoted in the README.
+POLICY_LIMITS = "policy-limits"
+MAX_INTERFACES = 32
+"""Interfaces per entry (WASI packages have 4 to 15)."""
+MAX_INTERFACE_CHARS = 128
+MAX_SELECTOR_LABELS = 64
 
 NOT_EXPRESSED = {
     "schema": "the CRD's schema runs before any policy: objects that break it never reach one",
@@ -105,13 +120,15 @@ def export_vap(
             continue
         elif validator.catalog is not None or rule_id not in _CATALOG_RULES:
             not_expressed[rule_id] = _NOT_YET
+    # Every action's pair, even one with no checks (its policy admits everything): so
+    # re-applying an export after moving rules between actions replaces the old objects
+    # instead of leaving a stale policy in the cluster (kubectl apply does not prune).
     documents: list[dict[str, Any]] = []
     for action, binding_action in BINDING_ACTIONS.items():
         mine = [c for c in checks if c.action is action]
-        if mine:
-            name = f"{prefix}-{action.value}"
-            documents.append(_policy(name, mine, failure_policy, validator, not_expressed))
-            documents.append(_binding(name, binding_action))
+        name = f"{prefix}-{action.value}"
+        documents.append(_policy(name, mine, failure_policy, validator, not_expressed))
+        documents.append(_binding(name, binding_action))
     return Export(documents, not_expressed)
 
 
@@ -449,6 +466,12 @@ def _catalog_variables(catalog: Catalog) -> list[tuple[str, str]]:
             (f"g{g}_labels", lit(dict(group.effective_labels))),
             (f"g{g}_plugins", lit(sorted(catalog.registered(group)))),
             (f"g{g}_candidates", lit(_candidates(catalog, group))),
+            # once per object, not once per entry: the selector is the workload's
+            (
+                f"g{g}_selected",
+                f"variables.selector.all(k, k in variables.g{g}_labels && "
+                f"variables.g{g}_labels[k] == variables.selector[k])",
+            ),
         ]
     return variables
 
@@ -461,8 +484,7 @@ def _groups(catalog: Catalog) -> list[tuple[int, HostGroup, str, str]]:
         (
             g,
             group,
-            f"variables.selector.all(k, k in variables.g{g}_labels && "
-            f"variables.g{g}_labels[k] == variables.selector[k])",
+            f"variables.g{g}_selected",
             f" in host group '{group.name}'" if many else "",
         )
         for g, group in enumerate(catalog.host_groups)
@@ -540,6 +562,29 @@ def _backend_unknown(catalog: Catalog, override: Action | None) -> list[_Check]:
 # --- documents --------------------------------------------------------------------
 
 
+def _judged() -> str:
+    """Whether the object is within what the policy judges (each clause bounds the cost
+    of the next: && stops at the first false)."""
+    strings = " && ".join(f"size(x.?{k}.orValue('')) <= {n}" for k, n in MAX_LENGTH.items())
+    return (
+        f"size(variables.entries) <= {MAX_ENTRIES} && "
+        f"size(variables.selector) <= {MAX_SELECTOR_LABELS} && "
+        f"variables.entries.all(x, size(x.interfaces) <= {MAX_INTERFACES} && {strings} && "
+        f"x.interfaces.all(f, size(f) <= {MAX_INTERFACE_CHARS}))"
+    )
+
+
+def _unjudged() -> str:
+    message = (
+        f"this policy judges at most {MAX_ENTRIES} entries, each with at most "
+        f"{MAX_INTERFACES} interfaces of at most {MAX_INTERFACE_CHARS} characters and "
+        "strings within the CRD's limits, and a hostSelector of at most "
+        f"{MAX_SELECTOR_LABELS} labels; this object is larger and was not judged. "
+        "`bindcheck check` (and the webhook) judge it in full"
+    )
+    return f'"[{POLICY_LIMITS}] " + variables.path + ": " + {lit(message)}'
+
+
 def _policy(
     name: str,
     checks: list[_Check],
@@ -551,8 +596,12 @@ def _policy(
     for check in checks:
         variables += [v for v in check.variables if v not in variables]
         variables.append((f"v_{check.rule.replace('-', '_')}", check.violations))
-    listed = " + ".join(f"variables.v_{c.rule.replace('-', '_')}" for c in checks)
-    variables.append(("violations", listed))
+    if checks:
+        listed = " + ".join(f"variables.v_{c.rule.replace('-', '_')}" for c in checks)
+        variables.append(("judged", _judged()))
+        variables.append(("violations", f"variables.judged ? ({listed}) : [{_unjudged()}]"))
+    else:
+        variables = [("violations", "[]")]
     count = "size(variables.violations)"
     text = (
         f'(object.kind + " \\"" + object.metadata.name + "\\" has " + string({count}) + '
@@ -582,7 +631,9 @@ def _policy(
                 "resourceRules": [
                     {
                         "apiGroups": [GROUP],
-                        "apiVersions": ["*"],
+                        # named, not "*": the API server type-checks expressions only
+                        # against versions a policy names (status.typeChecking)
+                        "apiVersions": [API_VERSION],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": RESOURCES,
                     }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -76,6 +77,9 @@ type verdict struct {
 	// against PerCallLimit.
 	MaxCallCost int64  `json:"maxCallCost"`
 	MaxCallName string `json:"maxCallName"`
+	// The value of the policy's `violations` variable, when it has one and it evaluated
+	// to a list of strings (bindcheck's exports list each violation there).
+	Violations []string `json:"violations"`
 }
 
 type minorResult struct {
@@ -251,18 +255,23 @@ func (p *policy) evaluate(r review) verdict {
 			}
 		}
 	}
-	v.TotalCost, v.MaxCallCost, v.MaxCallName = p.costs(attrs)
+	var violations *[]string
+	v.TotalCost, v.MaxCallCost, v.MaxCallName, violations = p.costs(attrs)
+	if violations != nil {
+		v.Violations = *violations
+	}
 	return v
 }
 
 // costs runs the validations and then the messageExpressions as validator.Validate
 // does, with a composition context that records each variable's own cost.
-func (p *policy) costs(attrs *admission.VersionedAttributes) (int64, int64, string) {
+func (p *policy) costs(attrs *admission.VersionedAttributes) (int64, int64, string, *[]string) {
 	gvr, gvk := attrs.GetResource(), attrs.VersionedKind
 	request := plugincel.CreateAdmissionRequest(attrs.Attributes,
 		metav1.GroupVersionResource{Group: gvr.Group, Version: gvr.Version, Resource: gvr.Resource},
 		metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind})
 	calls := map[string]int64{}
+	var violations *[]string
 	budget := int64(celconfig.RuntimeCELCostBudget)
 	stages := []struct {
 		name      string
@@ -270,18 +279,18 @@ func (p *policy) costs(attrs *admission.VersionedAttributes) (int64, int64, stri
 	}{{"validations", p.validations}, {"messageExpressions", p.messages}}
 	for _, stage := range stages {
 		inner := stage.evaluator.(*plugincel.CompositedConditionEvaluator).ConditionEvaluator
-		ctx := &costContext{Context: context.Background(), variables: p.variables, calls: calls}
+		ctx := &costContext{Context: context.Background(), variables: p.variables, calls: calls, violations: &violations}
 		_, remaining, err := inner.ForInput(ctx, attrs, request, plugincel.OptionalVariableBindings{}, nil, budget)
 		if err != nil || remaining < 0 {
 			calls[stage.name+" (out of budget)"] = budget
 			cost, name := maxCall(calls)
-			return celconfig.RuntimeCELCostBudget + 1, cost, name
+			return celconfig.RuntimeCELCostBudget + 1, cost, name, violations
 		}
 		calls[stage.name] = budget - remaining - ctx.total
 		budget = remaining
 	}
 	cost, name := maxCall(calls)
-	return celconfig.RuntimeCELCostBudget - budget, cost, name
+	return celconfig.RuntimeCELCostBudget - budget, cost, name, violations
 }
 
 func maxCall(calls map[string]int64) (int64, string) {
@@ -303,10 +312,11 @@ func maxCall(calls map[string]int64) (int64, string) {
 // variables also record what each costs.
 type costContext struct {
 	context.Context
-	variables []namedProgram
-	calls     map[string]int64
-	pending   int64
-	total     int64
+	variables  []namedProgram
+	calls      map[string]int64
+	violations **[]string
+	pending    int64
+	total      int64
 }
 
 func (c *costContext) Variables(activation any) ref.Val {
@@ -333,6 +343,12 @@ func (c *costContext) Variables(activation any) ref.Val {
 			c.total += cost
 			if err != nil {
 				return types.NewErr("composited variable %q fails to evaluate: %v", v.name, err)
+			}
+			if v.name == "violations" && *c.violations == nil {
+				if list, err := value.ConvertToNative(reflect.TypeOf([]string{})); err == nil {
+					found := list.([]string)
+					*c.violations = &found
+				}
 			}
 			return value
 		})

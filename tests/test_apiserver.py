@@ -1,0 +1,352 @@
+"""bindcheck against a real Kubernetes API server (v1.37.2, tests/apiserver.py).
+
+What the API server decides, it decides here: whether it accepts the exported
+policies, what those policies deny and say, what reaches the webhook before and after
+the CRD's own schema and rules, and what kubectl prints. CRDs are ours, in the shape of
+upstream's chart at v2.7.0 (limits and CEL rules) and v2.6.1 (neither), see
+tests/crds.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import yaml
+from apiserver import ControlPlane
+from celref import controller_manager, evaluate, policies_of
+from conftest import ROOT, SAMPLES, entry, workload
+from crds import crds
+from exports import EXPORTS, validator
+from test_server import Server
+
+from webhook.violations import Action, Policy
+
+GROUP_PATH = "/apis/runtime.wasmcloud.dev/v1alpha1"
+PLURAL = {
+    "WorkloadDeployment": "workloaddeployments",
+    "WorkloadReplicaSet": "workloadreplicasets",
+    "Workload": "workloads",
+}
+PROBE_NS = "crd-probe"  # neither policies nor the webhook judge it
+WEBHOOK_NAME = "hostinterfaces.bindcheck.runtime.wasmcloud.dev"
+
+
+# --- the cluster ------------------------------------------------------------------
+
+
+def _install_crds(plane: ControlPlane, release: str) -> None:
+    docs = crds(release)
+    done = plane.apply(docs)
+    assert done.returncode == 0, done.stderr
+    plane.wait_established([d["metadata"]["name"] for d in docs])
+    # The API server serves an updated schema a moment after the update is stored:
+    # wait until a list the v2.7.0 rules refuse is refused (or, before, is not).
+    refuse = release == "chart-v2.7.0"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, _ = create(plane, workload([entry(), entry()], kind="Workload"), PROBE_NS)
+        if (status == 422) == refuse:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"CRDs of {release} not in effect after 30 s")
+
+
+def create(
+    plane: ControlPlane, obj: dict[str, Any], namespace: str, dry_run: bool = True
+) -> tuple[int, Any]:
+    status, body, _ = create_with_warnings(plane, obj, namespace, dry_run)
+    return status, body
+
+
+def create_with_warnings(
+    plane: ControlPlane, obj: dict[str, Any], namespace: str, dry_run: bool = True
+) -> tuple[int, Any, list[str]]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["namespace"] = namespace
+    path = f"{GROUP_PATH}/namespaces/{namespace}/{PLURAL[obj['kind']]}"
+    return plane.call("POST", path + ("?dryRun=All" if dry_run else ""), obj)
+
+
+def _namespace(plane: ControlPlane, name: str, labels: dict[str, str] | None = None) -> None:
+    doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    if labels:
+        doc["metadata"]["labels"] = labels
+    done = plane.apply([doc])
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def cluster(control_plane: ControlPlane) -> ControlPlane:
+    _namespace(control_plane, PROBE_NS)
+    _install_crds(control_plane, "chart-v2.7.0")
+    return control_plane
+
+
+@contextmanager
+def crds_of(plane: ControlPlane, release: str) -> Iterator[None]:
+    _install_crds(plane, release)
+    try:
+        yield
+    finally:
+        _install_crds(plane, "chart-v2.7.0")
+
+
+# --- the policies -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(EXPORTS))
+def test_the_api_server_accepts_every_export(cluster, name):
+    """Creation compiles every expression (a compile error is a 422)."""
+    done = cluster.kubectl("apply", "--dry-run=server", "-f", "-", stdin=_dry(EXPORTS[name]))
+    assert done.returncode == 0, done.stderr
+    kinds = sorted(d["kind"] for d in EXPORTS[name])
+    assert kinds.count("ValidatingAdmissionPolicy") == 3  # deny, warn and audit, always
+    assert done.stdout.count("(server dry run)") == len(kinds)
+
+
+def _dry(documents: list[dict[str, Any]]) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": documents})
+
+
+@pytest.fixture(scope="module")
+def bound(cluster: ControlPlane) -> dict[str, str]:
+    """The default-catalog exports of both policies, each bound to a namespace of its
+    own; returns export name -> namespace."""
+    out = {}
+    for name in ("default-upstream", "default-strict", "two-groups-strict", "none-upstream"):
+        namespace = f"vap-{name}"
+        _namespace(cluster, namespace, {"bindcheck-test": name})
+        documents = []
+        for doc in copy.deepcopy(EXPORTS[name]):
+            old = doc["metadata"]["name"]
+            doc["metadata"]["name"] = f"{name}.{old}"
+            if doc["kind"] == "ValidatingAdmissionPolicyBinding":
+                doc["spec"]["policyName"] = f"{name}.{old}"
+                doc["spec"]["matchResources"] = {
+                    "namespaceSelector": {"matchLabels": {"bindcheck-test": name}}
+                }
+            documents.append(doc)
+        done = cluster.apply(documents)
+        assert done.returncode == 0, done.stderr
+        out[name] = namespace
+    # Policies and bindings reach the admission plugin through informers: wait until
+    # each namespace denies what its policy must deny.
+    bad = workload([entry(package="nosuch"), entry(package="nosuch")])
+    with crds_of(cluster, "chart-v2.6.1"):
+        for name, namespace in out.items():
+            if name.startswith("none"):
+                continue
+            _wait_for(lambda ns=namespace: create(cluster, bad, ns)[0] == 403, name)
+    return out
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not in effect after {timeout} s")
+
+
+def _policy_status(plane: ControlPlane, name: str) -> dict[str, Any] | None:
+    status, body = plane.request(
+        "GET", f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{name}"
+    )
+    assert status == 200, body
+    checking: dict[str, Any] | None = body.get("status", {}).get("typeChecking")
+    return checking
+
+
+def test_the_type_checker_checks_every_expression_and_warns_of_nothing(cluster, bound):
+    """kube-controller-manager's policy status controller checks each expression against
+    the CRD's schema and writes status.typeChecking, for the versions a policy names (it
+    skips "*"). A canary with the export's match constraints and a field the schema does
+    not have proves the checking ran; the exported expressions draw no warning."""
+    cluster.start_controller_manager(controller_manager())
+    [export] = policies_of(EXPORTS["default-upstream"])[:1]
+    canary = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "type-check-canary"},
+        "spec": {
+            "matchConstraints": copy.deepcopy(export["spec"]["matchConstraints"]),
+            "validations": [{"expression": "object.spec.noSuchField == 1"}],
+        },
+    }
+    done = cluster.apply([canary])
+    assert done.returncode == 0, done.stderr
+    _wait_for(lambda: _policy_status(cluster, "type-check-canary"), "canary", timeout=60)
+    [warning] = _policy_status(cluster, "type-check-canary")["expressionWarnings"]
+    assert "noSuchField" in warning["warning"]
+    for name in bound:
+        for action in ("deny", "warn", "audit"):
+            policy = f"{name}.bindcheck-{action}"
+            _wait_for(lambda p=policy: _policy_status(cluster, p) is not None, policy)
+            assert _policy_status(cluster, policy).get("expressionWarnings", []) == [], policy
+
+
+# A corpus in the shapes the parity tests of test_export_vap.py draw, made by a seeded
+# generator: the same objects each run, sent to the API server one by one.
+_FIELDS = {
+    "namespace": ["wasi", "wasmcloud", "a:b", "wasi:"],
+    "package": ["keyvalue", "blobstore", "http", "messaging", "config", "nosuch"],
+    "interfaces": ["store", "atomics", "container", "consumer", "producer",
+                   "incoming-handler", "handler", "nope"],
+    "name": ["cache", "a", "kv-named", "wasi-keyvalue", "Bad", ""],
+    "version": ["0.2.0-draft", "0.2.0", "0.3.0", "0.3.0-rc.1", "0.2", "latest", ""],
+    "config": [{"backend": "nats"}, {"backend": "bogus"}, {"host": "x.example"}, {}],
+}  # fmt: skip
+
+
+def corpus(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out = []
+    for k in range(count):
+        entries = []
+        for _ in range(rng.randint(0, 6)):
+            e: dict[str, Any] = {
+                "namespace": rng.choice(_FIELDS["namespace"]),
+                "package": rng.choice(_FIELDS["package"]),
+                "interfaces": rng.sample(_FIELDS["interfaces"], rng.randint(1, 2)),
+            }
+            for optional in ("name", "version", "config"):
+                if rng.random() < 0.5:
+                    e[optional] = copy.deepcopy(rng.choice(_FIELDS[optional]))
+            entries.append(e)
+        kind = rng.choice(list(PLURAL))
+        obj = workload(entries, kind=kind, name=f"c{k}")
+        if rng.random() < 0.3:
+            inner = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
+            inner["hostSelector"] = {"hostgroup": rng.choice(["default", "edge", "core"])}
+        out.append(obj)
+    return out
+
+
+def _samples() -> list[dict[str, Any]]:
+    docs = []
+    for path in [*SAMPLES, *sorted((ROOT / "examples").glob("*.yaml"))]:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") in PLURAL:
+                docs.append(doc)
+    return docs
+
+
+PARITY = {
+    "default-upstream": (None, Policy.UPSTREAM),
+    "default-strict": (None, Policy.STRICT),
+    "two-groups-strict": (str(ROOT / "tests/fixtures/catalogs/two-groups.yaml"), Policy.STRICT),
+}
+
+
+@pytest.mark.parametrize("name", list(PARITY))
+@pytest.mark.parametrize("release", ["chart-v2.7.0", "chart-v2.6.1"])
+def test_the_api_server_and_bindcheck_check_agree(cluster, bound, name, release):
+    """Each object of the corpus, the examples and the upstream-shaped samples, created
+    (dry run) through the API server: its verdict and message are the policy's as
+    Kubernetes' library computes it (tests/celref.py), and that policy's violations are
+    exactly what ``bindcheck check`` finds for the rules the export expresses. Objects
+    the CRD itself refuses never reach a policy: bindcheck must deny them too."""
+    catalog, policy = PARITY[name]
+    checker = validator(catalog, policy)
+    documents = EXPORTS[name]
+    expressed = {
+        rule
+        for d in policies_of(documents)
+        for rule in d["metadata"]["annotations"]["bindcheck.dev/rules"].split(",")
+        if rule
+    }
+    objects = [*corpus(60), *_samples()]
+    [reference] = evaluate(policies_of(documents), objects, minors=(37,))
+    namespace = bound[name]
+    refused = judged = 0
+    with crds_of(cluster, release) if release != "chart-v2.7.0" else _nothing():
+        for obj, verdicts in zip(objects, reference["verdicts"], strict=True):
+            outcome = checker.check(obj)
+            assert outcome is not None
+            status, body, warnings = create_with_warnings(cluster, obj, namespace)
+            where = f"{obj['metadata']['name']} ({release})"
+            if status == 422:  # the CRD's schema or rules
+                refused += 1
+                assert not outcome.allowed, (where, body.get("message"))
+                continue
+            judged += 1
+            deny = verdicts["bindcheck-deny"]
+            assert deny["decision"] in ("admit", "deny"), (where, deny)
+            ours = sorted(
+                f"[{v.rule}] {v.field}: {v.message}"
+                for v in outcome.violations
+                if v.rule in expressed and v.action is Action.DENY
+            )
+            assert sorted(deny["violations"]) == ours, where
+            if deny["decision"] == "deny":
+                assert status == 403, (where, body)
+                resource = f"{PLURAL[obj['kind']]}.runtime.wasmcloud.dev"
+                assert body["message"] == (
+                    f'{resource} "{obj["metadata"]["name"]}" is forbidden: '
+                    f"ValidatingAdmissionPolicy '{name}.bindcheck-deny' with binding "
+                    f"'{name}.bindcheck-deny' denied request: {deny['message']}"
+                ), where
+            else:
+                assert status == 201, (where, body)
+                warn = verdicts["bindcheck-warn"]
+                expected = [
+                    f"Validation failed for ValidatingAdmissionPolicy '{name}.bindcheck-warn' "
+                    f"with binding '{name}.bindcheck-warn': {warn.get('message')}"
+                ]
+                assert [w for w in warnings if "bindcheck-warn" in w] == (
+                    expected if warn["decision"] == "deny" else []
+                ), where
+    assert judged > 20  # the corpus reaches the policies, not only the CRD
+    if release == "chart-v2.7.0":
+        assert refused > 5
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+# --- the webhook, through kubectl ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def webhook(cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``bindcheck serve`` registered by URL with its CA bundle, as envtest's
+    WebhookInstallOptions registers a webhook, from the chart's own configuration."""
+    from test_chart import by_kind, render
+
+    server = Server(tmp_path_factory.mktemp("webhook") / "certs")
+    try:
+        [config] = by_kind(render(), "ValidatingWebhookConfiguration")
+        [hook] = config["webhooks"]
+        assert hook["name"] == WEBHOOK_NAME
+        hook["clientConfig"] = {
+            "url": f"https://127.0.0.1:{server.port}/validate",
+            "caBundle": base64.b64encode((server.cert_dir / "ca.crt").read_bytes()).decode(),
+        }
+        hook["namespaceSelector"] = {"matchLabels": {"bindcheck-test": "webhook"}}
+        for ns in ("default", "apps"):
+            _namespace(cluster, ns, {"bindcheck-test": "webhook"})
+        done = cluster.apply([config])
+        assert done.returncode == 0, done.stderr
+        probe = workload([entry(name="Bad")], kind="Workload")
+        with crds_of(cluster, "chart-v2.6.1"):
+            _wait_for(lambda: create(cluster, probe, "default")[0] == 403, "the webhook")
+        yield server
+    finally:
+        cluster.kubectl("delete", "validatingwebhookconfiguration", "--all")
+        server.stop()
+
+
+def kubectl_apply(cluster: ControlPlane, path: str) -> tuple[int, str]:
+    done = cluster.kubectl("apply", "-f", path)
+    return done.returncode, (done.stdout + done.stderr).strip()
