@@ -240,7 +240,7 @@ class ControlPlane:
             return status, raw.decode(errors="replace"), warnings
 
     def kubectl(
-        self, *args: str, stdin: str | None = None, check: bool = False
+        self, *args: str, stdin: str | None = None, check: bool = False, cwd: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
@@ -249,7 +249,7 @@ class ControlPlane:
             text=True,
             timeout=120,
             check=False,
-            cwd=ROOT,
+            cwd=cwd or ROOT,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)}: {done.stderr}")

@@ -338,7 +338,7 @@ def webhook(cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> 
             _namespace(cluster, ns, {"bindcheck-test": "webhook"})
         done = cluster.apply([config])
         assert done.returncode == 0, done.stderr
-        probe = workload([entry(name="Bad")], kind="Workload")
+        probe = workload([entry(package="nosuch")], kind="Workload")
         with crds_of(cluster, "chart-v2.6.1"):
             _wait_for(lambda: create(cluster, probe, "default")[0] == 403, "the webhook")
         yield server
@@ -350,3 +350,105 @@ def webhook(cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> 
 def kubectl_apply(cluster: ControlPlane, path: str) -> tuple[int, str]:
     done = cluster.kubectl("apply", "-f", path)
     return done.returncode, (done.stdout + done.stderr).strip()
+
+
+README = (ROOT / "README.md").read_text()
+
+
+def shown_in_readme(command: str, output: str) -> None:
+    """The README shows this command and exactly this output (a ```text block)."""
+    block = f"$ {command}\n{output}\n"
+    assert block in README, f"README lacks, verbatim:\n{block}"
+
+
+def kubectl_run(cluster: ControlPlane, command: str, cwd: Any = None) -> str:
+    done = cluster.kubectl(*command.split()[1:], cwd=cwd)
+    return (done.stderr + done.stdout).strip()
+
+
+def test_kubectl_shows_the_crds_own_rules_refusing_before_bindcheck_on_v2_7_crds(cluster, webhook):
+    command = "kubectl apply -f examples/bad-two-unnamed.yaml"
+    shown_in_readme(command, kubectl_run(cluster, command))
+
+
+def test_kubectl_refuses_a_misspelt_field_before_admission(cluster, webhook):
+    """kubectl validates fields strictly by default: ``confg`` never reaches bindcheck."""
+    command = "kubectl apply -f examples/bad-typos.yaml"
+    output = kubectl_run(cluster, command)
+    assert "strict decoding error" in output
+    shown_in_readme(command, output)
+
+
+def test_kubectl_shows_the_webhooks_denial_and_warnings_on_create(cluster, webhook):
+    command = "kubectl apply -f examples/bad-two-unnamed.yaml"
+    with crds_of(cluster, "chart-v2.6.1"):
+        output = kubectl_run(cluster, command)
+    assert f'admission webhook "{WEBHOOK_NAME}" denied the request' in output
+    assert output.startswith("Warning: [backend-ignored]")
+    shown_in_readme(command, output)
+
+
+def test_kubectl_shows_the_webhooks_denial_on_update(cluster, webhook, tmp_path):
+    shop = yaml.safe_load((ROOT / "examples" / "good-multi-backend.yaml").read_text())
+    (tmp_path / "shop.yaml").write_text(yaml.safe_dump(shop))
+    command = "kubectl apply -f shop.yaml"
+    assert kubectl_run(cluster, command, cwd=tmp_path) == (
+        "workloaddeployment.runtime.wasmcloud.dev/shop created"
+    )
+    try:
+        shop["spec"]["template"]["spec"]["hostInterfaces"][2]["config"]["backend"] = "etcd"
+        (tmp_path / "shop.yaml").write_text(yaml.safe_dump(shop))
+        output = kubectl_run(cluster, command, cwd=tmp_path)
+    finally:
+        cluster.kubectl("delete", "-f", "examples/good-multi-backend.yaml")
+    lines = output.splitlines()
+    patch = next(k for k, line in enumerate(lines) if line.endswith("error when applying patch:"))
+    assert lines[patch + 1].startswith('{"metadata":{"annotations":')
+    lines[patch + 1] = "<the patch, elided here>"
+    shown_in_readme("kubectl apply -f shop.yaml   # sessions now asks for backend: etcd",
+                    "\n".join(lines))  # fmt: skip
+
+
+def test_kubectl_shows_the_policys_denial(cluster):
+    """enforcement: policy, on a cluster whose CRDs predate the rules."""
+    _namespace(cluster, "team-a", {"bindcheck-test": "policy"})
+    documents = copy.deepcopy(EXPORTS["chart-vap-upstream.yaml"])
+    for doc in documents:
+        if doc["kind"] == "ValidatingAdmissionPolicyBinding":
+            doc["spec"]["matchResources"] = {
+                "namespaceSelector": {"matchLabels": {"bindcheck-test": "policy"}}
+            }
+    done = cluster.apply(documents)
+    assert done.returncode == 0, done.stderr
+    command = "kubectl apply -n team-a -f examples/bad-two-unnamed.yaml"
+    try:
+        with crds_of(cluster, "chart-v2.6.1"):
+            probe = workload([entry(package="nosuch")], kind="Workload")
+            _wait_for(lambda: create(cluster, probe, "team-a")[0] == 403, "the policy")
+            output = kubectl_run(cluster, command)
+    finally:
+        cluster.kubectl("delete", "-f", "-", stdin=_dry(documents))
+    assert "ValidatingAdmissionPolicy 'bindcheck-deny'" in output
+    shown_in_readme(command, output)
+
+
+# --- the chart --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("enforcement", ["webhook", "policy", "both"])
+def test_the_api_server_accepts_everything_the_chart_renders(cluster, enforcement):
+    """``helm template`` in each enforcement mode, applied as a server-side dry run:
+    every object passes the API server's own validation (the webhook configuration,
+    the policies' CEL, the Deployment, the PodDisruptionBudget, the NetworkPolicy...)."""
+    from test_chart import NS, helm_template
+
+    _namespace(cluster, NS)
+    rendered = helm_template("--set", f"enforcement={enforcement}", image=enforcement != "policy")
+    done = cluster.kubectl("apply", "--dry-run=server", "-n", NS, "-f", "-", stdin=rendered)
+    assert done.returncode == 0, done.stderr
+    kinds = [line.split("/")[0] for line in done.stdout.splitlines()]
+    if enforcement != "policy":
+        assert "deployment.apps" in kinds
+        assert "validatingwebhookconfiguration.admissionregistration.k8s.io" in kinds
+    if enforcement != "webhook":
+        assert kinds.count("validatingadmissionpolicy.admissionregistration.k8s.io") == 3

@@ -19,8 +19,9 @@ from webhook.violations import Violation
 
 # What the API server passes on unchanged (k8s.io/apiserver pkg/endpoints/filters/
 # warning.go): every warning whole while a response's warnings total at most 4,096
-# runes, and past that each one cut to 256. So each of ours is at most 256 runes and all
-# of them at most 4,096: none is cut mid-word by the API server. A warning with a control
+# runes; past that, each one cut to 256. So ours go whole when they fit in 4,096 (the
+# fix a message names stays readable), and otherwise each is cut to 256 by us, at a
+# mark, with a last line saying how many were left out. A warning with a control
 # character is dropped there (apimachinery pkg/util/net NewWarningHeader): ours are
 # escaped first.
 MAX_WARNING = 256
@@ -102,17 +103,22 @@ def _status(outcome: Outcome) -> dict[str, Any]:
 
 
 def _warnings(violations: list[Violation]) -> list[str]:
-    """Each warning escaped and within :data:`MAX_WARNING` runes; as many as fit in
-    :data:`MAX_WARNINGS_TOTAL`, the last place kept for how many more there are."""
+    """Each warning escaped; all of them whole when they fit in
+    :data:`MAX_WARNINGS_TOTAL` runes, else each within :data:`MAX_WARNING` and as many
+    as fit, the last place kept for how many more there are."""
+    texts = [
+        clipped(printable(f"[{v.rule}] {v.field}: {v.message}"), MAX_WARNINGS_TOTAL)
+        for v in violations
+    ]
+    if sum(len(t) for t in texts) <= MAX_WARNINGS_TOTAL:
+        return texts
     out: list[str] = []
     total = 0
-    for k, v in enumerate(violations):
-        text = clipped(printable(f"[{v.rule}] {v.field}: {v.message}"), MAX_WARNING)
-        rest = len(violations) - k - 1
-        reserve = 80 if rest else 0  # room for the "more warnings" line
-        if total + len(text) + reserve > MAX_WARNINGS_TOTAL:
-            out.append(f"... and {len(violations) - k} more warnings: run bindcheck check")
+    for k, text in enumerate(texts):
+        short = clipped(text, MAX_WARNING)
+        if total + len(short) + 80 > MAX_WARNINGS_TOTAL:  # 80: room for the last line
+            out.append(f"... and {len(texts) - k} more warnings: run bindcheck check")
             break
-        out.append(text)
-        total += len(text)
+        out.append(short)
+        total += len(short)
     return out
