@@ -16,9 +16,12 @@ demo: setup  ## check the bundled examples against the embedded default host cat
 	if [ $$rc -eq 1 ]; then echo "(exit 1, as expected: two of the examples are meant to be denied)"; \
 	else echo "unexpected exit $$rc from the demo" >&2; exit 1; fi
 
-tools:  ## what the tests run for real: redis, nats, wrk (apt), helm and kubectl (.tools/bin)
+tools:  ## what the tests run for real: redis, nats, wrk (apt), helm and kubectl (.tools/bin), the Kubernetes control plane (make envtest) and Kubernetes' CEL (celref)
 	bash .ci/system-deps
 	bash .ci/tools
+	bash .ci/envtest >/dev/null
+	bash .ci/envtest --celref >/dev/null
+	bash .ci/envtest --controller-manager >/dev/null
 
 envtest:  ## kube-apiserver, etcd and kubectl for the tests (built from the Go module proxy, cached); prints their directory
 	@bash .ci/envtest
