@@ -39,6 +39,7 @@ bench: setup  ## print latency and throughput figures (not a test)
 	$(PY) bench/core_bench.py
 	$(PY) bench/cli_bench.py
 	$(PY) bench/server_bench.py
+	$(PY) bench/apiserver_bench.py
 
 soak: setup  ## 60 s at concurrency 64, every answer checked, memory growth measured
 	$(PY) bench/soak.py --duration 60 --concurrency 64

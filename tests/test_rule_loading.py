@@ -60,6 +60,12 @@ MALFORMED = {
         5,
     ),
     "groupBy on a list rule": (BASE + "groupBy: self\nexpression: 'true'\n", 4),
+    # fieldPath is quoted into exported CEL: only .field and [index] steps load
+    "fieldPath with a subscript": (BASE + "expression: 'true'\nfieldPath: .config[\"url\"]\n", 5),
+    "fieldPath that closes the CEL string": (
+        BASE + 'expression: \'true\'\nfieldPath: \'.x" + "" == "" || "\'\n',
+        5,
+    ),
     "syntax error": (BASE + "expression: 'self.all(x, '\n", 4),
     "nesting beyond the parser": (
         BASE + "expression: '" + "(" * 3000 + "true" + ")" * 3000 + "'\n",
@@ -235,3 +241,16 @@ def test_the_shipped_rules_are_within_the_cost_bound_the_loader_skips_for_them()
         for variable in rule.get("variables", []):
             bounds.define(variable["name"], parse_tree(variable["expression"]))
         bounds.estimate(parse_tree(rule["expression"]))  # raises CostError when over
+
+
+def test_a_loaded_rules_field_path_reaches_the_export_as_a_literal(tmp_path):
+    """Even a path that loads is never spliced into CEL unquoted."""
+    from webhook.export.vap import export_vap
+    from webhook.violations import Policy
+
+    rule = tmp_path / "r.yaml"
+    rule.write_text(PIN_RULE.replace("fieldPath: .version", "fieldPath: .config.a-b[0]"))
+    validator = build_validator(Policy.UPSTREAM, catalog=None, extra_rule_dirs=[rule])
+    documents = export_vap(validator).documents
+    text = str(documents)
+    assert '".config.a-b[0]: "' in text

@@ -65,6 +65,10 @@ from webhook.text import shown
 from webhook.violations import Action, Policy, Reason, Violation, entry_label
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+FIELD_PATH = re.compile(r"^(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\])*$")
+"""A rule's ``fieldPath``: ``.field`` steps and ``[index]`` steps, as the API server
+requires of ``x-kubernetes-validations[].fieldPath``, and nothing else: it is quoted in
+messages and in exported policies."""
 _PLACEHOLDER = re.compile(r"\{(entries|interface|entry|name|version)\}")
 _FIELDS = {
     "id", "description", "policy", "action", "reason", "scope", "variables",
@@ -299,6 +303,16 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
                 "onlyIfShared", f"onlyIfShared must be a non-empty list of distinct: {choices}"
             )
 
+    field_path = data.get("fieldPath", "")
+    if not (
+        isinstance(field_path, str) and len(field_path) <= 256 and FIELD_PATH.match(field_path)
+    ):
+        raise fail(
+            "fieldPath",
+            "fieldPath must be a path of .field and [index] steps, e.g. .config.backend "
+            "(at most 256 characters)",
+        )
+
     variables = []
     raw_vars = data.get("variables") or []
     if not isinstance(raw_vars, list):
@@ -319,7 +333,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
         reason=reason,
         scope=scope,
         message=data["message"].strip(),
-        field_path=str(data.get("fieldPath", "")),
+        field_path=field_path,
         expression=compile_at("expression", data["expression"], scope),
         variables=tuple(variables),
         group_by=compile_at("groupBy", data["groupBy"], "keys") if "groupBy" in data else None,

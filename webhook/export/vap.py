@@ -193,7 +193,7 @@ def _label(x: str) -> str:
 
 
 def _item(rule: str, i: str, suffix: str, message: str) -> str:
-    return f'"[{rule}] " + variables.path + {index(i)} + "{suffix}: " + {message}'
+    return f'"[{rule}] " + variables.path + {index(i)} + {lit(suffix + ": ")} + {message}'
 
 
 # --- CEL rules --------------------------------------------------------------------
@@ -228,7 +228,7 @@ def _cel_rule(k: int, rule: Rule, action: Action) -> _Check:
     variables.append((f"{prefix}_ok", _rewrite(expression, prefix)))
     if rule.scope == "list":
         message = _render(rule.message, None)
-        item = f'"[{rule.id}] " + variables.path + "{rule.field_path}: " + {message}'
+        item = f'"[{rule.id}] " + variables.path + {lit(rule.field_path + ": ")} + {message}'
         return _Check(rule.id, action, variables, f"(variables.{prefix}_ok ? [] : [{item}])")
     fails = f"variables.{prefix}_fails"
     variables.append(
