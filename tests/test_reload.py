@@ -194,3 +194,48 @@ def test_the_watcher_survives_any_exception_and_keeps_rotating_certificates(tmp_
     reloads = state.metrics.reloads
     assert reloads.labels("certificates", "ok")._value.get() == 3
     assert reloads.labels("config", "error")._value.get() == 2
+
+
+def test_a_hung_catalog_read_does_not_delay_certificate_rotation(tmp_path):
+    """A catalog on a mount that stops answering: here a FIFO nobody writes, whose open()
+    blocks for real. Certificates still rotate on time and the last good catalog keeps
+    serving (a rebuild running past 30 s is also reported on /readyz)."""
+    import os
+
+    from test_server import _served_serial
+
+    from webhook.certs import write_certs
+
+    catalog = tmp_path / "catalog.yaml"
+    shutil.copy(PLAIN, catalog)
+    server = Server(tmp_path / "certs", "--catalog", str(catalog), "--reload-interval", "0.2")
+    ca = server.cert_dir / "ca.crt"
+    fifo = tmp_path / "hung.yaml"
+    os.mkfifo(fifo)
+    try:
+        with server.client() as c:
+            os.replace(fifo, catalog)  # the next pass opens it and blocks
+            time.sleep(1)
+            before = _served_serial(server.port, ca)
+            write_certs(server.cert_dir, ["localhost", "127.0.0.1"])
+            assert wait_until(lambda: _served_serial(server.port, ca) != before, timeout=5)
+            assert allowed(c, NAMED_TWICE) is False  # the last good (plain) catalog serves
+    finally:
+        # release the blocked read: a writer opens the FIFO and hands it the catalog
+        fd = os.open(catalog, os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, PLAIN.read_bytes())
+        os.close(fd)
+        server.stop()
+    assert "Traceback" not in server.log_text()
+
+
+def test_a_broken_certificate_reload_is_logged_once(tmp_path):
+    server = Server(tmp_path / "certs", "--reload-interval", "0.2")
+    try:
+        with server.client() as c:
+            (server.cert_dir / "tls.crt").write_text("garbage")
+            assert wait_until(lambda: "problems" in c.get("/readyz").json())
+            time.sleep(1)  # several more passes see the same broken pair
+    finally:
+        server.stop()
+    assert server.log_text().count("certificate reload failed, serving the last good pair") == 1

@@ -17,6 +17,7 @@ import logging
 import signal
 import ssl
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ def _signature(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+CONFIG_RELOAD_WARN_SECONDS = 30.0
+"""A config rebuild still running after this is reported on /readyz and in the log."""
+
+
 async def watch(
     state: ServerState,
     ctx: ssl.SSLContext,
@@ -94,29 +99,78 @@ async def watch(
 ) -> None:
     """Poll files; reload what changed. Runs on the server's event loop, forever.
 
-    Certificates and config are separate passes: whatever a rule file or catalog does,
-    rotated certificates are still served. A pass never ends the watcher: any failure
-    is logged, counted and shown on /readyz, and the last good config keeps serving.
-    Config is rebuilt in a worker thread, so a big file never stalls reviews.
+    Certificates and config are two loops that never wait on each other: whatever a
+    rule file or catalog does (fail, take 15 s to rebuild, hang on a dead mount),
+    rotated certificates are still served on time. A pass never ends its loop: any
+    failure is logged, counted and shown on /readyz, and the last good config keeps
+    serving. Config files are read and rebuilt in a worker thread, so neither a big
+    file nor a hung read stalls reviews; a rebuild still running after
+    :data:`CONFIG_RELOAD_WARN_SECONDS` is reported, and no second one starts meanwhile.
     """
-    log = logging.getLogger("bindcheck")
+    await asyncio.gather(
+        _watch_certificates(state, ctx, cert_dir, interval),
+        _watch_config(state, config_paths, rebuild, interval),
+    )
+
+
+async def _watch_certificates(
+    state: ServerState, ctx: ssl.SSLContext, cert_dir: Path, interval: float
+) -> None:
     cert_files = [cert_dir / "tls.crt", cert_dir / "tls.key"]
-    cert_sig, config_sig = _signature(cert_files), _signature(config_paths)
+    cert_sig = _signature(cert_files)
     while True:
         await asyncio.sleep(interval)
         try:
             cert_sig = _reload_certificates(state, ctx, cert_files, cert_sig)
         except Exception as exc:  # never let a pass end the watcher
             _report(state, "certificates", exc)
+
+
+async def _watch_config(
+    state: ServerState, config_paths: list[Path], rebuild: Callable[[], Validator],
+    interval: float,
+) -> None:  # fmt: skip
+    if not config_paths:
+        return
+    log = logging.getLogger("bindcheck")
+    config_sig = await asyncio.to_thread(_signature, config_paths)
+
+    def changed_and_rebuilt(seen: Any) -> tuple[Any, Validator | None, Exception | None]:
+        """(the signature read, the new validator or None, what failed): the signature
+        comes back even when the rebuild fails, so the same broken files are not retried."""
+        sig = _signature(config_paths)
+        if sig == seen:
+            return sig, None, None
         try:
-            sig = _signature(config_paths)
-            if config_paths and sig != config_sig:
-                config_sig = sig
-                state.validator = await asyncio.to_thread(rebuild)
+            return sig, rebuild(), None
+        except Exception as exc:
+            return sig, None, exc
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            task = asyncio.ensure_future(asyncio.to_thread(changed_and_rebuilt, config_sig))
+            started = time.monotonic()
+            while not task.done():
+                await asyncio.wait({task}, timeout=CONFIG_RELOAD_WARN_SECONDS)
+                if not task.done():
+                    took = time.monotonic() - started
+                    state.problems["config"] = (
+                        f"config reload still running after {took:.0f} s (a hung read?); "
+                        "serving the last good config"
+                    )
+                    log.error("config reload still running after %.0f s", took)
+            config_sig, validator, error = task.result()
+            if error is not None:
+                _report(state, "config", error)
+            elif validator is not None:
+                state.validator = validator
                 state.problems.pop("config", None)
                 state.metrics.reloads.labels("config", "ok").inc()
                 log.info("reloaded catalog and rules")
-        except Exception as exc:
+            elif state.problems.get("config", "").startswith("config reload still running"):
+                state.problems.pop("config", None)
+        except Exception as exc:  # never let a pass end the watcher
             _report(state, "config", exc)
 
 
@@ -132,8 +186,14 @@ def _reload_certificates(
     try:
         scratch.load_cert_chain(crt, key)  # refuses a mismatched pair
     except (OSError, ssl.SSLError, ValueError) as exc:
-        # Mid-rotation (new cert, old key) is normal: retry next poll.
-        state.problems["certificates"] = f"cannot load new pair: {type(exc).__name__}"
+        # Mid-rotation (new cert, old key) is normal: retry next poll. Logged once per
+        # distinct failure, so a pair that stays broken is in the log but does not flood it.
+        problem = f"cannot load new pair: {type(exc).__name__}"
+        if state.problems.get("certificates") != problem:
+            logging.getLogger("bindcheck").error(
+                "certificate reload failed, serving the last good pair: %s", problem
+            )
+        state.problems["certificates"] = problem
         state.metrics.reloads.labels("certificates", "error").inc()
         return seen
     ctx.load_cert_chain(crt, key)
