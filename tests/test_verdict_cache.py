@@ -315,3 +315,14 @@ def test_memos_never_change_a_verdict(lists):
             obj = orjson.loads(orjson.dumps(obj))
         found = remembering.check(obj, from_json).violations
         assert found == _MEMOLESS.check(obj).violations
+
+
+def test_a_verdict_is_charged_the_bytes_its_text_takes_not_its_characters():
+    """Messages quoting 4-byte characters took four times what the budget counted."""
+    from webhook.verdict_cache import verdict_bytes
+    from webhook.violations import Reason, Violation
+
+    wide = Violation("spec.hostInterfaces[0].name", Reason.INVALID, "\U0001d11e" * 10_000, "r")
+    narrow = Violation("spec.hostInterfaces[0].name", Reason.INVALID, "x" * 10_000, "r")
+    assert verdict_bytes((wide,)) >= 40_000
+    assert verdict_bytes((narrow,)) >= 10_000
