@@ -3,10 +3,12 @@ the tests know, a split of rule actions, and the chart's bundled files."""
 
 from __future__ import annotations
 
+import copy
+import random
 from typing import Any
 
 import yaml
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, SAMPLES, workload
 
 from webhook.core import Validator, build_validator
 from webhook.export.vap import export_vap
@@ -18,6 +20,11 @@ CATALOGS = {
     "none": "none",
     "plain": str(ROOT / "examples" / "plain-keyvalue-host.yaml"),
     "two-groups": str(FIXTURES / "catalogs" / "two-groups.yaml"),
+}
+PLURAL = {
+    "WorkloadDeployment": "workloaddeployments",
+    "WorkloadReplicaSet": "workloadreplicasets",
+    "Workload": "workloads",
 }
 CHART_FILES = sorted((ROOT / "charts" / "bindcheck" / "files").glob("vap-*.yaml"))
 
@@ -42,3 +49,55 @@ def _exports() -> dict[str, list[dict[str, Any]]]:
 
 
 EXPORTS = _exports()
+
+
+# A corpus in the shapes the parity tests of test_export_vap.py draw, made by a seeded
+# generator: the same objects each run, sent to the API server one by one.
+_FIELDS = {
+    "namespace": ["wasi", "wasmcloud", "a:b", "wasi:"],
+    "package": ["keyvalue", "blobstore", "http", "messaging", "config", "nosuch"],
+    "interfaces": ["store", "atomics", "container", "consumer", "producer",
+                   "incoming-handler", "handler", "nope"],
+    "name": ["cache", "a", "kv-named", "wasi-keyvalue", "Bad", ""],
+    "version": ["0.2.0-draft", "0.2.0", "0.3.0", "0.3.0-rc.1", "0.2", "latest", ""],
+    "config": [{"backend": "nats"}, {"backend": "bogus"}, {"host": "x.example"}, {}],
+}  # fmt: skip
+
+
+def corpus(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out = []
+    for k in range(count):
+        entries = []
+        for _ in range(rng.randint(0, 6)):
+            e: dict[str, Any] = {
+                "namespace": rng.choice(_FIELDS["namespace"]),
+                "package": rng.choice(_FIELDS["package"]),
+                "interfaces": rng.sample(_FIELDS["interfaces"], rng.randint(1, 2)),
+            }
+            for optional in ("name", "version", "config"):
+                if rng.random() < 0.5:
+                    e[optional] = copy.deepcopy(rng.choice(_FIELDS[optional]))
+            entries.append(e)
+        kind = rng.choice(list(PLURAL))
+        obj = workload(entries, kind=kind, name=f"c{k}")
+        if rng.random() < 0.3:
+            inner = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
+            inner["hostSelector"] = {"hostgroup": rng.choice(["default", "edge", "core"])}
+        out.append(obj)
+    return out
+
+
+def samples() -> list[dict[str, Any]]:
+    docs = []
+    for path in [*SAMPLES, *sorted((ROOT / "examples").glob("*.yaml"))]:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") in PLURAL:
+                docs.append(doc)
+    return docs
+
+
+PARITY_VALIDATORS = {
+    "default-upstream": validator(None, Policy.UPSTREAM),
+    "default-strict": validator(None, Policy.STRICT),
+}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,19 +21,14 @@ import pytest
 import yaml
 from apiserver import ControlPlane
 from celref import controller_manager, evaluate, policies_of
-from conftest import ROOT, SAMPLES, entry, workload
+from conftest import ROOT, entry, workload
 from crds import crds
-from exports import EXPORTS, validator
+from exports import EXPORTS, PLURAL, corpus, samples, validator
 from test_server import Server
 
 from webhook.violations import Action, Policy
 
 GROUP_PATH = "/apis/runtime.wasmcloud.dev/v1alpha1"
-PLURAL = {
-    "WorkloadDeployment": "workloaddeployments",
-    "WorkloadReplicaSet": "workloadreplicasets",
-    "Workload": "workloads",
-}
 PROBE_NS = "crd-probe"  # neither policies nor the webhook judge it
 WEBHOOK_NAME = "hostinterfaces.bindcheck.runtime.wasmcloud.dev"
 
@@ -194,52 +188,6 @@ def test_the_type_checker_checks_every_expression_and_warns_of_nothing(cluster, 
             assert _policy_status(cluster, policy).get("expressionWarnings", []) == [], policy
 
 
-# A corpus in the shapes the parity tests of test_export_vap.py draw, made by a seeded
-# generator: the same objects each run, sent to the API server one by one.
-_FIELDS = {
-    "namespace": ["wasi", "wasmcloud", "a:b", "wasi:"],
-    "package": ["keyvalue", "blobstore", "http", "messaging", "config", "nosuch"],
-    "interfaces": ["store", "atomics", "container", "consumer", "producer",
-                   "incoming-handler", "handler", "nope"],
-    "name": ["cache", "a", "kv-named", "wasi-keyvalue", "Bad", ""],
-    "version": ["0.2.0-draft", "0.2.0", "0.3.0", "0.3.0-rc.1", "0.2", "latest", ""],
-    "config": [{"backend": "nats"}, {"backend": "bogus"}, {"host": "x.example"}, {}],
-}  # fmt: skip
-
-
-def corpus(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    out = []
-    for k in range(count):
-        entries = []
-        for _ in range(rng.randint(0, 6)):
-            e: dict[str, Any] = {
-                "namespace": rng.choice(_FIELDS["namespace"]),
-                "package": rng.choice(_FIELDS["package"]),
-                "interfaces": rng.sample(_FIELDS["interfaces"], rng.randint(1, 2)),
-            }
-            for optional in ("name", "version", "config"):
-                if rng.random() < 0.5:
-                    e[optional] = copy.deepcopy(rng.choice(_FIELDS[optional]))
-            entries.append(e)
-        kind = rng.choice(list(PLURAL))
-        obj = workload(entries, kind=kind, name=f"c{k}")
-        if rng.random() < 0.3:
-            inner = obj["spec"] if kind == "Workload" else obj["spec"]["template"]["spec"]
-            inner["hostSelector"] = {"hostgroup": rng.choice(["default", "edge", "core"])}
-        out.append(obj)
-    return out
-
-
-def _samples() -> list[dict[str, Any]]:
-    docs = []
-    for path in [*SAMPLES, *sorted((ROOT / "examples").glob("*.yaml"))]:
-        for doc in yaml.safe_load_all(path.read_text()):
-            if isinstance(doc, dict) and doc.get("kind") in PLURAL:
-                docs.append(doc)
-    return docs
-
-
 PARITY = {
     "default-upstream": (None, Policy.UPSTREAM),
     "default-strict": (None, Policy.STRICT),
@@ -264,7 +212,7 @@ def test_the_api_server_and_bindcheck_check_agree(cluster, bound, name, release)
         for rule in d["metadata"]["annotations"]["bindcheck.dev/rules"].split(",")
         if rule
     }
-    objects = [*corpus(60), *_samples()]
+    objects = [*corpus(60), *samples()]
     [reference] = evaluate(policies_of(documents), objects, minors=(37,))
     namespace = bound[name]
     refused = judged = 0
