@@ -55,12 +55,21 @@ def reply_of(sock: ssl.SSLSocket) -> bytes:
     return data
 
 
+CHUNKED = (
+    b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+
+
 @pytest.mark.parametrize(
     ("what", "opening", "filler"),
     [
         ("endless small headers", b"POST /validate HTTP/1.1\r\nHost: x\r\n", b"X-A: b\r\n"),
         ("one endless header value", b"POST /validate HTTP/1.1\r\nHost: x\r\nX-A: ", b"b" * 64),
         ("an endless URL", b"POST /validate?", b"a=" * 32),
+        ("one endless trailer value", CHUNKED + b"0\r\nX-T: ", b"b" * 64),
+        ("endless small trailers", CHUNKED + b"0\r\n", b"X-T: b\r\n"),
+        ("endless chunk extensions", CHUNKED + b"1;", b"e" * 64),
     ],
 )
 def test_header_bytes_are_bounded_and_answered_431(server, client, what, opening, filler):
@@ -235,3 +244,15 @@ def test_a_bad_cert_dir_or_client_ca_exits_2_with_a_message(tmp_path):
         )
         assert proc.returncode == 2, (args, proc.stderr)
         assert says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_review_sent_in_chunks_with_a_trailer_is_answered(server):
+    body = json.dumps(review(workload([entry(name="a")]), uid="chunked")).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 64]), body[i : i + 64])
+                      for i in range(0, len(body), 64))  # fmt: skip
+    with tls(server) as sock:
+        sock.sendall(CHUNKED.replace(b"Host: x", b"Host: x\r\nConnection: close")
+                     + chunks + b"0\r\nX-Checksum: none\r\n\r\n")  # fmt: skip
+        reply = reply_of(sock)
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert b'"uid":"chunked"' in reply.replace(b" ", b"")

@@ -5,7 +5,8 @@ give by default and uvicorn does not:
 
 - header bytes per request (URL, header names and values, all together; 1 MiB like
   Go's ``DefaultMaxHeaderBytes``) and a header count, answered 431 and closed: an
-  endless header stream or value never grows the server;
+  endless header stream or value never grows the server; a chunked body's framing and
+  trailers count against the same bytes (and trailers against the count);
 - a deadline for a whole request from its first byte (slowloris), and for the TLS
   handshake (silent sockets), close to the request timeout rather than asyncio's 60 s;
 - requests in flight limited, answered 503 (JSON) past the limit; connections
@@ -83,6 +84,8 @@ class GuardedProtocol(HttpToolsProtocol):
     limits = Limits()
     _deadline: asyncio.TimerHandle | None = None
     _header_bytes = 0
+    _framing_bytes = 0
+    _body_bytes = 0
     _header_count = 0
     _in_headers = True
     _refused = False
@@ -137,12 +140,23 @@ class GuardedProtocol(HttpToolsProtocol):
             if self._header_bytes > self.limits.max_header_bytes:
                 self._refuse(431, "header_too_large", "request headers over the byte limit")
                 return
+            super().data_received(data)
+            return
+        # Past the headers, what is not body is chunk framing and trailers, which the
+        # parser keeps growing (a trailer value by appending) until it ends: counted
+        # against the same byte limit, as hyper and Go count trailers as headers.
+        self._body_bytes = 0
         super().data_received(data)
+        if not self._in_headers and not self._refused:
+            self._framing_bytes += len(data) - self._body_bytes
+            if self._framing_bytes > self.limits.max_header_bytes:
+                self._refuse(431, "header_too_large", "request trailers over the byte limit")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_headers = True
         self._header_count = 0
+        self._framing_bytes = 0
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
@@ -172,6 +186,7 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
         if not self._refused:
             super().on_body(body)
 
