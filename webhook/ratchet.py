@@ -40,9 +40,10 @@ def ratchet(new: Outcome, new_obj: Any, old: Outcome, old_obj: Any) -> Outcome:
     now, before = _workload(new_obj), _workload(old_obj)
     if now is None or before is None:
         return new
+    diff = _Diff(now, before)
     violations = tuple(
         replace(v, action=Action.WARN, message="(existing) " + v.message)
-        if v.action is Action.DENY and (v.rule, v.field) in existing and _unchanged(v, now, before)
+        if v.action is Action.DENY and (v.rule, v.field) in existing and diff.unchanged(v)
         else v
         for v in new.violations
     )
@@ -54,15 +55,36 @@ def _workload(obj: Any) -> Workload | None:
     return None if ident is None else locate(obj, *ident)[0]
 
 
-def _unchanged(violation: Violation, now: Workload, before: Workload) -> bool:
-    if _same(now.raw_selector, before.raw_selector) is False:
-        return False
-    if violation.rule in ENTRY_LOCAL and violation.field.startswith(now.list_path + "["):
-        match = _INDEX.match(violation.field, len(now.list_path))
-        if match is not None:
-            index = int(match.group(1))
-            return _same(_item(now.raw_entries, index), _item(before.raw_entries, index))
-    return _same(now.raw_entries, before.raw_entries)
+class _Diff:
+    """What an update changed, each part compared at most once a review: the selector,
+    the whole list, and each entry a violation names. So the work is linear in the
+    objects however many violations share one value (comparing per violation made 100
+    denials on a 1.3 MB selector cost 4 s)."""
+
+    def __init__(self, now: Workload, before: Workload) -> None:
+        self.now, self.before = now, before
+        self._selector: bool | None = None
+        self._list: bool | None = None
+        self._entries: dict[int, bool] = {}
+
+    def unchanged(self, violation: Violation) -> bool:
+        if self._selector is None:
+            self._selector = _same(self.now.raw_selector, self.before.raw_selector)
+        if not self._selector:
+            return False
+        path = self.now.list_path
+        if violation.rule in ENTRY_LOCAL and violation.field.startswith(path + "["):
+            match = _INDEX.match(violation.field, len(path))
+            if match is not None:
+                index = int(match.group(1))
+                if index not in self._entries:
+                    self._entries[index] = _same(
+                        _item(self.now.raw_entries, index), _item(self.before.raw_entries, index)
+                    )
+                return self._entries[index]
+        if self._list is None:
+            self._list = _same(self.now.raw_entries, self.before.raw_entries)
+        return self._list
 
 
 def _item(entries: Any, index: int) -> Any:
