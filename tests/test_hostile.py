@@ -457,3 +457,35 @@ def test_host_selector_values_are_type_checked():
     ]
     obj["spec"]["template"]["spec"]["hostSelector"] = "hostgroup=default"
     assert [v.rule for v in build_validator().check(obj).violations] == ["schema-type"]
+
+
+def test_unbounded_config_lists_and_selectors_stop_at_a_bound(monkeypatch):
+    """Values the CRD leaves unbounded cost CPU per item: a NATS list of 160,000 servers,
+    1.4 million host aliases, 190,000 non-string selector values. Each stops at a bound
+    and says so; only the reported selector items become violations."""
+    import webhook.checks.schema as schema
+    from conftest import entry, workload
+
+    from webhook.core import build_validator
+    from webhook.runtime.catalog import load_catalog
+
+    validator = build_validator(catalog=load_catalog(None), cache_size=0)
+    servers = ",".join(f"nats://h{j}:4222" for j in range(160_000))
+    nats = workload([entry(name="a", version="0.2.0-draft",
+                           config={"backend": "nats", "url": servers})])  # fmt: skip
+    [url] = [v for v in validator.check(nats).violations if v.field.endswith(".url")]
+    assert "more than 64 URLs" in url.message
+    aliases = ",".join("a" for _ in range(1_400_000))
+    http = workload([{"namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"],
+                      "config": {"host": "a.example.com", "host-aliases": aliases}}])  # fmt: skip
+    [alias] = [v for v in validator.check(http).violations if v.rule == "http-host-alias"]
+    assert "1399744 names past the first 256 were not checked" in alias.message
+    assert len(alias.message) < 400
+    made = []
+    real = schema._type
+    monkeypatch.setattr(schema, "_type", lambda *a: made.append(1) or real(*a))
+    selected = workload([entry(name="a")])
+    selected["spec"]["template"]["spec"]["hostSelector"] = {f"k{j}": j for j in range(190_000)}
+    found = [v for v in validator.check(selected).violations if "hostSelector" in v.field]
+    assert len(found) == 11 and "189990 more items" in found[-1].message
+    assert len(made) <= 11

@@ -15,6 +15,7 @@ from webhook.runtime.binding import Claim, NamedConflict, holdings
 from webhook.runtime.catalog import Catalog, HostGroup, Multiplex, Plugin
 from webhook.runtime.http import (
     ALIASES_KEY,
+    MAX_ALIASES,
     EntryPoint,
     first_handler,
     is_valid_hostname,
@@ -385,15 +386,26 @@ class _GroupCheck:
                     "http-host",
                 )
             )
-        if point.bad_aliases:
-            names = ", ".join(str(i) for i in point.bad_aliases)
+        if point.bad_aliases or point.unchecked:
+            listed = point.bad_aliases[:10]
+            names = ", ".join(str(i) for i in listed)
+            more = len(point.bad_aliases) - len(listed)
+            parts = []
+            if listed:
+                parts.append(
+                    f"name(s) {names}{f' and {more} more' if more else ''} of the "
+                    "comma-separated list are not valid RFC 1123 host names, and the router "
+                    "drops them without a word"
+                )
+            if point.unchecked:
+                parts.append(
+                    f"{point.unchecked} names past the first {MAX_ALIASES} were not checked"
+                )
             out.append(
                 Violation(
                     self._path(entry, f".config.{ALIASES_KEY}"),
                     Reason.INVALID,
-                    f"config.{ALIASES_KEY} of [{entry.index}]: name(s) {names} of the "
-                    "comma-separated list are not valid RFC 1123 host names, and the router "
-                    "drops them without a word",
+                    f"config.{ALIASES_KEY} of [{entry.index}]: " + "; ".join(parts),
                     "http-host-alias",
                     Action.WARN,
                 )

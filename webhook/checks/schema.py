@@ -144,12 +144,17 @@ def check_selector(workload: Workload) -> list[Violation]:
     path = workload.list_path.rsplit(".", 1)[0] + ".hostSelector"
     if not isinstance(raw, dict):
         return [_type(path, "object", raw, "hostSelector maps label names to values")]
+    # Only the reported ones become Violations: 190,000 bad values cost 0.6 s as objects
     bad = [
-        _type(f"{path}.{_key(k)}", "string", v, "quote the value")
+        (k, v)
         for k, v in raw.items()
-        if not (isinstance(v, str) and _is_text(v) and isinstance(k, str) and _is_text(k))
+        if not (type(v) is str and type(k) is str and _is_text(v) and _is_text(k))
     ]
-    return _capped(path, bad)
+    found = [
+        _type(f"{path}.{_key(k)}", "string", v, "quote the value")
+        for k, v in bad[: MAX_ITEM_REPORTS + 1]
+    ]
+    return _capped(path, found, len(bad))
 
 
 def _key(key: Any) -> str:
@@ -169,12 +174,13 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def _capped(path: str, found: list[Violation]) -> list[Violation]:
+def _capped(path: str, found: list[Violation], total: int | None = None) -> list[Violation]:
     """At most :data:`MAX_ITEM_REPORTS` of one list's or map's item violations, plus one
-    that counts the rest."""
-    if len(found) <= MAX_ITEM_REPORTS:
+    that counts the rest (``total`` of them in all, when ``found`` holds only the first)."""
+    total = len(found) if total is None else total
+    if total <= MAX_ITEM_REPORTS:
         return found
-    rest = len(found) - MAX_ITEM_REPORTS
+    rest = total - MAX_ITEM_REPORTS
     summary = Violation(
         path, Reason.INVALID, f"{rest} more items are invalid (not listed)", found[0].rule
     )

@@ -90,9 +90,13 @@ def _host_port(text: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
+MAX_URLS = 64
+"""Servers in one URL list (NATS takes several) that bindcheck reads."""
+
+
 def parse_urls(text: str) -> list[Url]:
     """A comma-separated list of URLs (NATS takes several servers)."""
-    return [parse_url(piece) for piece in text.split(",") if piece.strip()]
+    return [parse_url(piece) for piece in text.split(",", MAX_URLS)[:MAX_URLS] if piece.strip()]
 
 
 def url_problem(value: str, rule: UrlRule) -> str | None:
@@ -100,6 +104,9 @@ def url_problem(value: str, rule: UrlRule) -> str | None:
     can. Never quotes the value."""
     if "://" not in value:
         return None if rule.schemeless else f"it is not a URL; write {rule.schemes[0]}://host:port"
+    if rule.list and value.count(",") >= MAX_URLS:
+        # the CRD bounds no config value: a bound keeps a review's CPU linear and small
+        return f"it lists more than {MAX_URLS} URLs; bindcheck reads at most {MAX_URLS}"
     pieces = [p for p in value.split(",") if p.strip()] if rule.list else [value]
     if len(pieces) > 1 and not rule.list:
         return "it lists several URLs; this backend takes one"
