@@ -463,9 +463,9 @@ def test_unbounded_config_lists_and_selectors_stop_at_a_bound(monkeypatch):
     """Values the CRD leaves unbounded cost CPU per item: a NATS list of 160,000 servers,
     1.4 million host aliases, 190,000 non-string selector values. Each stops at a bound
     and says so; only the reported selector items become violations."""
-    import webhook.checks.schema as schema
     from conftest import entry, workload
 
+    import webhook.checks.schema as schema
     from webhook.core import build_validator
     from webhook.runtime.catalog import load_catalog
 
