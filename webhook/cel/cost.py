@@ -8,15 +8,17 @@ of at most 128 (namespace, package) or 64 (name, version) characters, and a
 request of at most 3 MiB for what the CRD leaves unbounded (``interfaces``,
 ``config``, ``configFrom``, ``secretFrom``).
 
-Two things are bounded:
+Three things are bounded:
 
 - comprehension iterations per expression (every ``all``, ``exists``,
-  ``exists_one``, ``map``, ``filter`` runs its body once per element; nested ones
-  multiply). The budget is the default engine's own runtime cap (an evaluation fails
-  at its 10,000th iteration), so a rule that loads never trips it, and both engines
-  agree;
+  ``exists_one``, ``map`` (with two arguments or three: a filter and a transform),
+  ``filter`` runs its body once per element; nested ones multiply). The budget is the
+  default engine's own runtime cap (an evaluation fails at its 10,000th iteration), so
+  a rule that loads never trips it, and both engines agree;
 - growth of strings and lists: a value built by ``+`` may not exceed four times the
-  largest input, which stops rules that double a string through their variables.
+  largest input, which stops rules that double a string through their variables;
+- substring search: ``contains`` between two strings the CRD does not bound is
+  refused (its time can grow with the product of their lengths).
 
 The estimate reads the rule's parse tree (cel-python's parser, the same grammar
 for both engines) and is conservative: whatever it cannot size counts as
@@ -38,6 +40,9 @@ ITERATION_BUDGET = 9_999
 """The default engine's runtime cap: it fails an evaluation at its 10,000th iteration."""
 GROWTH_LIMIT = 4 * INPUT
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
+SUBSTRING_LIMIT = 4096
+"""Characters past which both sides of a ``contains`` count as unbounded (the CRD's
+bounded strings have at most 128)."""
 _BOOL_METHODS = {"contains", "startsWith", "endsWith", "matches", "exists", "all", "exists_one"}
 _FIELD_SIZES = {"__namespace__": 128, "__package__": 128, "name": 64, "version": 64}
 
@@ -194,9 +199,17 @@ class Estimator:
         args = _args(tree.children[2]) if len(tree.children) > 2 else []
         if method in _MACROS and len(args) == 2:
             return self._macro(method, target, args, scope)
+        if method == "map" and len(args) == 3:  # map(x, filter, transform)
+            return self._macro(method, target, args, scope)
         if method == "matches":
             _literal_pattern(args[0] if args else None)
         parts = [target, *(self._node(a, scope) for a in args)]
+        if method == "contains" and min(target.size, parts[-1].size) > SUBSTRING_LIMIT:
+            raise CostError(
+                "costs too much: contains() between two strings the CRD does not bound (a "
+                "substring search can take time in the product of their lengths); compare "
+                "with == or search for a literal"
+            )
         if method == "size":
             return Shape("scalar", iterations=_total(parts))
         if method in _BOOL_METHODS:
@@ -209,8 +222,10 @@ class Estimator:
         elem = target.elem if target.kind == "list" and target.elem else DYN
         if target.kind == "map":
             elem = Shape("str", INPUT)  # a map is iterated by its keys
-        body = self._node(args[1], {**scope, variable: elem} if variable else scope)
-        iterations = target.iterations + items * (1 + body.iterations)
+        inner = {**scope, variable: elem} if variable else scope
+        bodies = [self._node(a, inner) for a in args[1:]]  # the filter, then the transform
+        body = bodies[-1]
+        iterations = target.iterations + items * (1 + _total(bodies))
         if method == "map":
             return Shape("list", items, body, iterations)
         if method == "filter":
