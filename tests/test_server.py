@@ -449,3 +449,44 @@ def test_log_level_warning_keeps_decision_lines_out(tmp_path):
         assert post(c, review(workload([entry()]), uid="hush"))["response"]["allowed"] is True
         time.sleep(0.2)
         assert '"hush"' not in quiet.log_text()
+
+
+def test_a_rotated_client_ca_is_trusted_and_the_retired_one_refused_without_a_restart(tmp_path):
+    from webhook.certs import make_ca
+
+    cert_dir = tmp_path / "certs"
+    write_certs(cert_dir, ["localhost", "127.0.0.1"])
+
+    def client_of(ca_key, ca_cert, name):
+        key, cert = make_leaf(ca_key, ca_cert, ["kube-apiserver"], client=True)
+        (tmp_path / f"{name}.crt").write_bytes(pem(cert))
+        (tmp_path / f"{name}.key").write_bytes(key_pem(key))
+        return (str(tmp_path / f"{name}.crt"), str(tmp_path / f"{name}.key"))
+
+    old_ca, new_ca = make_ca("old client CA"), make_ca("new client CA")
+    old_client, new_client = client_of(*old_ca, "old"), client_of(*new_ca, "new")
+    trusted = tmp_path / "client-ca.crt"
+    trusted.write_bytes(pem(old_ca[1]))
+    server = Server(cert_dir, "--client-ca", str(trusted), "--reload-interval", "0.2")
+
+    def answers(cert) -> bool:
+        try:
+            with server.client(cert) as c:
+                return c.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert answers(old_client) and not answers(new_client)
+        trusted.write_bytes(pem(new_ca[1]))  # the rotation: the old CA retired
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not answers(new_client):
+            time.sleep(0.2)
+        assert answers(new_client)
+        assert not answers(old_client)
+        trusted.write_text("garbage")  # a broken file keeps the last good CAs
+        time.sleep(1)
+        assert answers(new_client) and not answers(old_client)
+    finally:
+        server.stop()
+    assert "client-ca reload failed" in server.log_text()

@@ -29,6 +29,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from webhook.client_trust import ClientTrust
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -82,6 +84,8 @@ class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the bounds of :class:`Limits`."""
 
     limits = Limits()
+    trust: ClientTrust | None = None
+    """With ``--client-ca``: the CAs a client certificate must come from now."""
     _deadline: asyncio.TimerHandle | None = None
     _header_bytes = 0
     _framing_bytes = 0
@@ -95,6 +99,12 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        if self.trust is not None:
+            ssl_object = transport.get_extra_info("ssl_object")
+            peer = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+            if not self.trust.accepts(peer):  # a CA the client-CA file no longer holds
+                transport.abort()
+                return
         self.last_active = self.loop.time()
         self._arm()
         if len(self.connections) > self.limits.max_connections:
@@ -232,14 +242,19 @@ class GuardedProtocol(HttpToolsProtocol):
 
 
 def https_server(
-    app: Any, host: str, port: int, ctx: ssl.SSLContext, limits: Limits | None = None
+    app: Any,
+    host: str,
+    port: int,
+    ctx: ssl.SSLContext,
+    limits: Limits | None = None,
+    trust: ClientTrust | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server on ``ctx``: the one way bindcheck (and its benchmark baseline) serves.
 
     Run it with :func:`serve`, whose event loop bounds the TLS handshake.
     """
     limits = limits or Limits()
-    protocol = type("GuardedProtocol", (GuardedProtocol,), {"limits": limits})
+    protocol = type("GuardedProtocol", (GuardedProtocol,), {"limits": limits, "trust": trust})
     config = uvicorn.Config(
         app,
         host=host,

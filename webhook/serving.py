@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from webhook.certs import ensure_local_certs, not_after
+from webhook.client_trust import ClientTrust
 from webhook.connections import Limits, https_server, loop_factory, raise_open_file_limit
 from webhook.core import Validator
 from webhook.errors import BindcheckError, ConfigError
@@ -96,6 +97,7 @@ async def watch(
     config_paths: list[Path],
     rebuild: Callable[[], Validator],
     interval: float = POLL_SECONDS,
+    trust: ClientTrust | None = None,
 ) -> None:
     """Poll files; reload what changed. Runs on the server's event loop, forever.
 
@@ -108,22 +110,40 @@ async def watch(
     :data:`CONFIG_RELOAD_WARN_SECONDS` is reported, and no second one starts meanwhile.
     """
     await asyncio.gather(
-        _watch_certificates(state, ctx, cert_dir, interval),
+        _watch_certificates(state, ctx, cert_dir, interval, trust),
         _watch_config(state, config_paths, rebuild, interval),
     )
 
 
 async def _watch_certificates(
-    state: ServerState, ctx: ssl.SSLContext, cert_dir: Path, interval: float
+    state: ServerState,
+    ctx: ssl.SSLContext,
+    cert_dir: Path,
+    interval: float,
+    trust: ClientTrust | None,
 ) -> None:
     cert_files = [cert_dir / "tls.crt", cert_dir / "tls.key"]
     cert_sig = _signature(cert_files)
+    ca_sig = _signature([trust.path]) if trust else ()
     while True:
         await asyncio.sleep(interval)
         try:
             cert_sig = _reload_certificates(state, ctx, cert_files, cert_sig)
         except Exception as exc:  # never let a pass end the watcher
             _report(state, "certificates", exc)
+        if trust is None:
+            continue
+        try:
+            sig = _signature([trust.path])
+            if sig != ca_sig:
+                ca_sig = sig
+                trust.reload()  # raises on a broken file: the last good CAs stay
+                ctx.load_verify_locations(trust.path)  # the handshake learns the new CA
+                state.problems.pop("client-ca", None)
+                state.metrics.reloads.labels("client-ca", "ok").inc()
+                logging.getLogger("bindcheck").info("reloaded the client CA")
+        except Exception as exc:
+            _report(state, "client-ca", exc)
 
 
 async def _watch_config(
@@ -249,14 +269,15 @@ def run_server(
             files,
             limits.max_connections,
         )
-    server = https_server(create_app(state), args.host, args.port, ctx, limits)
+    trust = ClientTrust(args.client_ca) if args.client_ca is not None else None
+    server = https_server(create_app(state), args.host, args.port, ctx, limits, trust)
     config_paths = [*args.rules]
     if args.catalog and args.catalog != "none":
         config_paths.append(Path(args.catalog))
 
     async def main() -> None:
         watcher = asyncio.create_task(
-            watch(state, ctx, cert_dir, config_paths, rebuild, args.reload_interval)
+            watch(state, ctx, cert_dir, config_paths, rebuild, args.reload_interval, trust)
         )
         try:
             await server.serve()
