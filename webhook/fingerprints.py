@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import sys
 import threading
 from array import array
 from collections import OrderedDict
@@ -104,6 +105,32 @@ def verdict_key(
     return hashlib.sha256(head + b"\n".join(prints)).digest()  # type: ignore[arg-type]
 
 
+def held_bytes(value: Any) -> int:
+    """The memory ``value`` holds, by ``sys.getsizeof`` over everything it reaches
+    (containers, the fields of a slotted dataclass), each object counted once. Called
+    once per remembered entry, on at most :attr:`EntryMemo.MAX_ENTRY_BYTES` of JSON."""
+    seen: set[int] = set()
+    stack = [value]
+    total = 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        elif hasattr(obj, "__slots__") and not isinstance(obj, str | bytes | int | float):
+            stack.extend(
+                getattr(obj, name) for name in obj.__slots__ if name != "derived"
+                and hasattr(obj, name)
+            )  # fmt: skip
+    return total
+
+
 class EntryMemo:
     """Typed entries by (print, position), with what the checks derived from each.
 
@@ -163,8 +190,10 @@ class EntryMemo:
                 return False
             self._noted[slot] = 0
             entry = typed[0]
-            # Its claims (one per host group, a few hundred bytes) ride on the entry.
-            entry.memo_bytes = 4 * len(print_) + 256
+            # What it holds in memory (the entry and CEL's view of it, which can be many
+            # times its JSON: "[]" is 2 bytes there and 56 here), plus its print and the
+            # claims that ride on it (one per host group, a few hundred bytes).
+            entry.memo_bytes = held_bytes(typed) + len(print_) + 256
             self.bytes += entry.memo_bytes
             # A copy of the print's exact size: orjson's output keeps a 4 KiB buffer
             # whatever its length, which the budget would not see.
