@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from servers import free_port, wait_for_port
+from servers import free_port, stop, wait_for_port
 
 from webhook.certs import write_certs
 
@@ -76,12 +76,7 @@ class ControlPlane:
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=20)
         self.procs.clear()
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:

@@ -101,3 +101,14 @@ PARITY_VALIDATORS = {
     "default-upstream": validator(None, Policy.UPSTREAM),
     "default-strict": validator(None, Policy.STRICT),
 }
+
+
+def expressed_rules(documents: list[dict[str, Any]]) -> set[str]:
+    """The rule ids an export's policies say they check (their annotation)."""
+    return {
+        rule
+        for d in documents
+        if d.get("kind") == "ValidatingAdmissionPolicy"
+        for rule in d["metadata"]["annotations"]["bindcheck.dev/rules"].split(",")
+        if rule
+    }

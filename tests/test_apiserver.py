@@ -23,7 +23,7 @@ from apiserver import ControlPlane
 from celref import controller_manager, evaluate, policies_of
 from conftest import ROOT, entry, workload
 from crds import crds
-from exports import EXPORTS, PLURAL, corpus, samples, validator
+from exports import EXPORTS, PLURAL, corpus, expressed_rules, samples, validator
 from test_server import Server
 
 from webhook.violations import Action, Policy
@@ -206,12 +206,7 @@ def test_the_api_server_and_bindcheck_check_agree(cluster, bound, name, release)
     catalog, policy = PARITY[name]
     checker = validator(catalog, policy)
     documents = EXPORTS[name]
-    expressed = {
-        rule
-        for d in policies_of(documents)
-        for rule in d["metadata"]["annotations"]["bindcheck.dev/rules"].split(",")
-        if rule
-    }
+    expressed = expressed_rules(documents)
     objects = [*corpus(60), *samples()]
     [reference] = evaluate(policies_of(documents), objects, minors=(37,))
     namespace = bound[name]

@@ -45,18 +45,13 @@ def test_every_kubernetes_version_judges_like_bindcheck_check(name):
     what ``bindcheck check`` finds for the rules the export expresses (no version errs).
     Objects with a field of the wrong type are left out: every CRD shape refuses them
     before admission (test_apiserver.py sends them through the API server)."""
-    from exports import PARITY_VALIDATORS, corpus, samples
+    from exports import PARITY_VALIDATORS, corpus, expressed_rules, samples
 
     from webhook.violations import Action
 
     checker = PARITY_VALIDATORS[name]
     documents = EXPORTS[name]
-    expressed = {
-        rule
-        for d in policies_of(documents)
-        for rule in d["metadata"]["annotations"]["bindcheck.dev/rules"].split(",")
-        if rule
-    }
+    expressed = expressed_rules(documents)
     objects = [*corpus(40, seed=11), *samples()]
     results = evaluate(policies_of(documents), objects, minors=MINORS)
     judged = 0
