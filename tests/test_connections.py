@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 
 import pytest
 from conftest import entry, workload
@@ -256,3 +256,47 @@ def test_a_review_sent_in_chunks_with_a_trailer_is_answered(server):
         reply = reply_of(sock)
     assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
     assert b'"uid":"chunked"' in reply.replace(b" ", b"")
+
+
+def _pipelined(n: int) -> bytes:
+    body = json.dumps(review(workload([entry(name="a")]), uid="p")).encode()
+    one = (b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+    return one * n
+
+
+def test_a_client_pipelining_past_the_limit_gets_a_503_and_is_closed(server, client):
+    with tls(server) as sock:
+        sock.sendall(_pipelined(100))  # one write: the server reads them together
+        sock.settimeout(3)
+        reply = reply_of(sock)
+    assert reply.count(b"HTTP/1.1 200") <= 17  # the one answered, and at most 16 queued
+    assert b"HTTP/1.1 503" in reply and b'"too_many_pipelined"' in reply
+    assert served(client)
+
+
+def test_pipelining_without_reading_costs_little_memory(server, client):
+    """100 connections pipelining reviews and never reading their answers grew the
+    server by ~90 MiB (every request of each 256 KiB TLS read queued with its body)."""
+    before = rss_kib(server.proc.pid)
+    ctx = ssl.create_default_context(cafile=str(server.cert_dir / "ca.crt"))
+    flood, socks = _pipelined(20), []
+    try:
+        for _ in range(100):
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock = ctx.wrap_socket(raw, server_hostname="localhost")
+            sock.setblocking(False)
+            socks.append(sock)
+        peak, deadline = before, time.monotonic() + 4
+        while time.monotonic() < deadline:
+            for sock in socks:
+                with suppress(OSError):  # SSLWantWriteError and BlockingIOError too
+                    sock.send(flood)
+            peak = max(peak, rss_kib(server.proc.pid))
+            time.sleep(0.05)
+    finally:
+        for sock in socks:
+            sock.close()
+    assert peak - before < 40 * 1024, f"grew {(peak - before) // 1024} MiB"
+    assert served(client)

@@ -9,6 +9,9 @@ give by default and uvicorn does not:
   trailers count against the same bytes (and trailers against the count);
 - a deadline for a whole request from its first byte (slowloris), and for the TLS
   handshake (silent sockets), close to the request timeout rather than asyncio's 60 s;
+- at most ``max_pipelined`` requests queued behind the one being answered: a client
+  that pipelines without reading gets a 503 and is closed, instead of the server
+  queueing every request of each 256 KiB read with its body;
 - requests in flight limited, answered 503 (JSON) past the limit; connections
   limited too, but never by refusing a new client: at the cap the idlest connection
   (idle keep-alive first, then the slowest unfinished request) is closed to make
@@ -43,12 +46,16 @@ class Limits:
     max_headers: int = 100
     max_connections: int = 1000
     max_in_flight: int = 200
+    max_pipelined: int = 16
 
     def __post_init__(self) -> None:
         for name in ("request_timeout", "handshake_timeout", "keep_alive"):
             if not 0 < getattr(self, name) <= 3600:
                 raise ValueError(f"{name} must be between 0 and 3600 seconds")
-        for name in ("max_header_bytes", "max_headers", "max_connections", "max_in_flight"):
+        for name in (
+            "max_header_bytes", "max_headers", "max_connections", "max_in_flight",
+            "max_pipelined",
+        ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
 
@@ -194,6 +201,16 @@ class GuardedProtocol(HttpToolsProtocol):
                 self.app = app
             return
         super().on_headers_complete()
+        if len(self.pipeline) > self.limits.max_pipelined:
+            # httptools parses a whole read (up to 256 KiB under TLS) before uvicorn can
+            # stop reading, and queues every request in it with its body: ~95 reviews,
+            # ~0.5 MiB, per read on a connection whose client never reads its answers.
+            # Go answers pipelined requests one at a time; the API server never
+            # pipelines. Past a few queued requests the connection is answered and closed.
+            self.pipeline.clear()
+            self._refuse(
+                503, "too_many_pipelined", "too many pipelined requests; send one at a time"
+            )
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
