@@ -23,10 +23,10 @@ from apiserver import ControlPlane
 from celref import controller_manager, evaluate, policies_of
 from conftest import ROOT, entry, workload
 from crds import crds
-from exports import EXPORTS, PLURAL, corpus, expressed_rules, samples, validator
+from exports import EXPORTS, PLURAL, VALIDATORS, corpus, expressed_rules, samples
 from test_server import Server
 
-from webhook.violations import Action, Policy
+from webhook.violations import Action
 
 GROUP_PATH = "/apis/runtime.wasmcloud.dev/v1alpha1"
 PROBE_NS = "crd-probe"  # neither policies nor the webhook judge it
@@ -188,14 +188,10 @@ def test_the_type_checker_checks_every_expression_and_warns_of_nothing(cluster, 
             assert _policy_status(cluster, policy).get("expressionWarnings", []) == [], policy
 
 
-PARITY = {
-    "default-upstream": (None, Policy.UPSTREAM),
-    "default-strict": (None, Policy.STRICT),
-    "two-groups-strict": (str(ROOT / "tests/fixtures/catalogs/two-groups.yaml"), Policy.STRICT),
-}
+PARITY = ("default-upstream", "default-strict", "two-groups-strict")
 
 
-@pytest.mark.parametrize("name", list(PARITY))
+@pytest.mark.parametrize("name", PARITY)
 @pytest.mark.parametrize("release", ["chart-v2.7.0", "chart-v2.6.1"])
 def test_the_api_server_and_bindcheck_check_agree(cluster, bound, name, release):
     """Each object of the corpus, the examples and the upstream-shaped samples, created
@@ -203,8 +199,7 @@ def test_the_api_server_and_bindcheck_check_agree(cluster, bound, name, release)
     Kubernetes' library computes it (tests/celref.py), and that policy's violations are
     exactly what ``bindcheck check`` finds for the rules the export expresses. Objects
     the CRD itself refuses never reach a policy: bindcheck must deny them too."""
-    catalog, policy = PARITY[name]
-    checker = validator(catalog, policy)
+    checker = VALIDATORS[name]
     documents = EXPORTS[name]
     expressed = expressed_rules(documents)
     objects = [*corpus(60), *samples()]

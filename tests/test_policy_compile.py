@@ -45,11 +45,11 @@ def test_every_kubernetes_version_judges_like_bindcheck_check(name):
     what ``bindcheck check`` finds for the rules the export expresses (no version errs).
     Objects with a field of the wrong type are left out: every CRD shape refuses them
     before admission (test_apiserver.py sends them through the API server)."""
-    from exports import PARITY_VALIDATORS, corpus, expressed_rules, samples
+    from exports import VALIDATORS, corpus, expressed_rules, samples
 
     from webhook.violations import Action
 
-    checker = PARITY_VALIDATORS[name]
+    checker = VALIDATORS[name]
     documents = EXPORTS[name]
     expressed = expressed_rules(documents)
     objects = [*corpus(40, seed=11), *samples()]

@@ -123,7 +123,8 @@ def held_bytes(value: Any) -> int:
             stack.extend(obj.values())
         elif isinstance(obj, list | tuple | set | frozenset):
             stack.extend(obj)
-        elif hasattr(obj, "__slots__") and not isinstance(obj, str | bytes | int | float):
+        elif hasattr(obj, "__slots__"):
+            # not ``derived``: what checks keep there is charged by :meth:`spend`
             stack.extend(
                 getattr(obj, name) for name in obj.__slots__ if name != "derived"
                 and hasattr(obj, name)

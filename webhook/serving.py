@@ -170,10 +170,11 @@ async def _watch_config(
         await asyncio.sleep(interval)
         try:
             task = asyncio.ensure_future(asyncio.to_thread(changed_and_rebuilt, config_sig))
-            started = time.monotonic()
+            started, hung = time.monotonic(), False
             while not task.done():
                 await asyncio.wait({task}, timeout=CONFIG_RELOAD_WARN_SECONDS)
                 if not task.done():
+                    hung = True
                     took = time.monotonic() - started
                     state.problems["config"] = (
                         f"config reload still running after {took:.0f} s (a hung read?); "
@@ -188,7 +189,7 @@ async def _watch_config(
                 state.problems.pop("config", None)
                 state.metrics.reloads.labels("config", "ok").inc()
                 log.info("reloaded catalog and rules")
-            elif state.problems.get("config", "").startswith("config reload still running"):
+            elif hung:  # it came back with nothing new: the hang is over
                 state.problems.pop("config", None)
         except Exception as exc:  # never let a pass end the watcher
             _report(state, "config", exc)

@@ -592,16 +592,15 @@ def _policy(
     validator: Validator,
     not_expressed: dict[str, str],
 ) -> dict[str, Any]:
-    variables = [*_base_variables(), _cel_self()]
-    for check in checks:
-        variables += [v for v in check.variables if v not in variables]
-        variables.append((f"v_{check.rule.replace('-', '_')}", check.violations))
+    variables = [("violations", "[]")]  # a pair with no checks admits everything
     if checks:
+        variables = [*_base_variables(), _cel_self()]
+        for check in checks:
+            variables += [v for v in check.variables if v not in variables]
+            variables.append((f"v_{check.rule.replace('-', '_')}", check.violations))
         listed = " + ".join(f"variables.v_{c.rule.replace('-', '_')}" for c in checks)
         variables.append(("judged", _judged()))
         variables.append(("violations", f"variables.judged ? ({listed}) : [{_unjudged()}]"))
-    else:
-        variables = [("violations", "[]")]
     count = "size(variables.violations)"
     text = (
         f'(object.kind + " \\"" + object.metadata.name + "\\" has " + string({count}) + '
