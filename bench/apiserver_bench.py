@@ -35,7 +35,7 @@ from servers import free_port, wait_for_port  # noqa: E402
 
 from webhook.core import build_validator  # noqa: E402
 from webhook.export.vap import export_vap  # noqa: E402
-from webhook.runtime.catalog import load_catalog  # noqa: E402
+from webhook.runtime.catalog_files import load_catalog  # noqa: E402
 from webhook.violations import Policy  # noqa: E402
 
 MODES = ("none", "webhook", "policy", "both")
@@ -130,7 +130,7 @@ def main() -> None:
             }],
         }  # fmt: skip
         policies = export_vap(
-            build_validator(Policy.UPSTREAM, catalog=load_catalog(None), cache_size=0)
+            build_validator(Policy.UPSTREAM, catalog=load_catalog(None))
         ).documents
         client = Client(plane.port, plane.ca_file)
         results: dict[tuple[str, int], list[float]] = {}

@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import workload
 
 from webhook.core import build_validator
-from webhook.runtime.catalog import load_catalog
+from webhook.memo import Remembering
+from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Policy
 
 
@@ -62,8 +63,8 @@ def main() -> None:
     print("in-process validation of one spec (both naming rules + all Python checks)")
     print("verdict cache off: every run does the full work")
     for policy in (Policy.UPSTREAM, Policy.STRICT):
-        full = build_validator(policy, catalog=catalog, cache_size=0)
-        bare = build_validator(policy, catalog=None, cache_size=0)
+        full = build_validator(policy, catalog=catalog)
+        bare = build_validator(policy, catalog=None)
         for n in (3, 64):
             row(f"{policy.value:<8} google, catalog, {n} entries", measure(full, spec(n), 2000))
             row(
@@ -71,17 +72,17 @@ def main() -> None:
                 measure(bare, spec(n), 2000),
             )
     print("entries that share namespace, package and name: the pairwise CEL rules run on them")
-    full = build_validator(Policy.UPSTREAM, catalog=catalog, cache_size=0)
+    full = build_validator(Policy.UPSTREAM, catalog=catalog)
     for n in (3, 64):
         row(f"upstream google, catalog, {n} entries, duplicate", measure(full, spec(n, True), 2000))
     unnamed = workload([{k: v for k, v in e.items() if k != "name"} for e in _entries(spec(64))])
     row("upstream google, catalog, 64 unnamed (all involved)", measure(full, unnamed, 500))
     print("verdict cache and entry memo on: the same list again (a scale or image update),")
     print("and a new list whose entries were all seen before (an edit of one entry)")
-    cached = build_validator(Policy.UPSTREAM, catalog=catalog)
+    cached = build_validator(Policy.UPSTREAM, catalog=catalog, facts=Remembering())
     for n in (3, 64):
         row(f"upstream google, catalog, {n} entries, cache hit", measure(cached, spec(n), 2000))
-    seen = build_validator(Policy.UPSTREAM, catalog=catalog)
+    seen = build_validator(Policy.UPSTREAM, catalog=catalog, facts=Remembering())
     edits = [spec(64) for _ in range(2000)]
     for i, obj in enumerate(edits):
         _entries(obj)[0]["name"] = f"edit-{i}"  # a new list each time; 63 entries as before
@@ -93,12 +94,10 @@ def main() -> None:
         times.append((time.perf_counter() - t) * 1000)
     row("upstream google, catalog, 64 entries, one new", times)
     print("the shipped rules as CEL (native evaluation off: the reference), cache off")
-    cel = build_validator(Policy.UPSTREAM, catalog=catalog, cache_size=0, native=False)
+    cel = build_validator(Policy.UPSTREAM, catalog=catalog, native=False)
     row("upstream google CEL, catalog, 64 entries, duplicate", measure(cel, spec(64, True), 2000))
     row("upstream google CEL, catalog, 64 unnamed (all involved)", measure(cel, unnamed, 500))
-    celpy = build_validator(
-        Policy.UPSTREAM, catalog=catalog, engine="celpy", cache_size=0, native=False
-    )
+    celpy = build_validator(Policy.UPSTREAM, catalog=catalog, engine="celpy", native=False)
     row("upstream celpy, catalog, 3 entries, duplicate", measure(celpy, spec(3, True), 200))
     row("upstream celpy, catalog, 64 entries, duplicate", measure(celpy, spec(64, True), 5))
     row("upstream celpy, catalog, 64 unnamed (all involved)", measure(celpy, unnamed, 3))

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from webhook.core import Validator, build_validator
-from webhook.runtime.catalog import load_catalog
+from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Policy
 
 ROOT = Path(__file__).resolve().parents[1]

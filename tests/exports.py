@@ -12,7 +12,7 @@ from conftest import FIXTURES, ROOT, SAMPLES, workload
 
 from webhook.core import Validator, build_validator
 from webhook.export.vap import export_vap
-from webhook.runtime.catalog import load_catalog
+from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Action, Policy
 
 CATALOGS = {
@@ -30,7 +30,7 @@ CHART_FILES = sorted((ROOT / "charts" / "bindcheck" / "files").glob("vap-*.yaml"
 
 
 def validator(catalog: str | None, policy: Policy, **options: Any) -> Validator:
-    return build_validator(policy, catalog=load_catalog(catalog), cache_size=0, **options)
+    return build_validator(policy, catalog=load_catalog(catalog), **options)
 
 
 VALIDATORS = {

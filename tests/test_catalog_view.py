@@ -7,7 +7,7 @@ import json
 from conftest import ROOT
 
 from webhook.cli import main
-from webhook.runtime.catalog import catalog_json_schema, load_catalog
+from webhook.runtime.catalog_files import catalog_json_schema, load_catalog
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -13,8 +13,8 @@ from webhook.cel.rules import builtin_rules_dir, evaluate, load_rule_text
 from webhook.checks.schema import check_schema
 from webhook.core import build_validator
 from webhook.errors import RuleLoadError
-from webhook.manifests import identity, locate
 from webhook.violations import Policy
+from webhook.workloads import identity, locate
 
 SMALL_LISTS = st.lists(ENTRY, min_size=0, max_size=8)  # celpy is slow: keep lists short
 CEL_ONLY = build_validator(Policy.UPSTREAM, native=False)

@@ -194,7 +194,7 @@ def test_a_custom_catalog_and_rules_reach_the_server_and_roll_the_pods(tmp_path)
 def test_the_rendered_catalog_and_rules_load_in_bindcheck(tmp_path):
     from webhook.cel.engines import make_engine
     from webhook.cel.rules import load_rule_text
-    from webhook.runtime.catalog import parse_catalog
+    from webhook.runtime.catalog_files import parse_catalog
 
     rule = {
         "id": "pin-versions",

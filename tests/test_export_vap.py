@@ -20,7 +20,7 @@ from vap_env import CompiledPolicy, environment
 from webhook.cli import main
 from webhook.core import build_validator
 from webhook.export.vap import export_vap
-from webhook.runtime.catalog import load_catalog
+from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Action, Policy
 
 CATALOGS = {
@@ -105,9 +105,7 @@ class Pair:
     """A validator and the policies exported from it."""
 
     def __init__(self, catalog: str | None, policy: Policy, **options) -> None:
-        self.validator = build_validator(
-            policy, catalog=load_catalog(catalog), cache_size=0, **options
-        )
+        self.validator = build_validator(policy, catalog=load_catalog(catalog), **options)
         self.export = export_vap(self.validator)
         self.policies = {
             d["metadata"]["name"]: CompiledPolicy(ENV, d)

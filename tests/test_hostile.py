@@ -299,9 +299,11 @@ CONTROL_CHARS = "\x1b\r\n\x00\x07\u202e"
 
 def test_megabyte_values_get_short_answers_and_the_cache_is_bounded_in_bytes():
     from webhook.core import build_validator
-    from webhook.runtime.catalog import load_catalog
+    from webhook.memo import Remembering
+    from webhook.runtime.catalog_files import load_catalog
 
-    validator = build_validator(catalog=load_catalog(None))
+    remembering = Remembering()
+    validator = build_validator(catalog=load_catalog(None), facts=remembering)
     mega = "m" * 1024 * 1024
     objects = [
         workload([entry(name="a", config={"backend": mega})]),
@@ -317,8 +319,8 @@ def test_megabyte_values_get_short_answers_and_the_cache_is_bounded_in_bytes():
         assert sum(len(v.message) + len(v.field) for v in outcome.violations) < 4096
     for i in range(300):  # 300 distinct megabyte reviews
         validator.check(workload([entry(name=f"n{i}", config={"backend": mega + str(i)})]))
-    assert validator.cache.bytes < validator.cache.max_bytes
-    assert validator.cache.bytes < 300 * 4096
+    assert remembering.verdicts.bytes < remembering.verdicts.max_bytes
+    assert remembering.verdicts.bytes < 300 * 4096
 
 
 def test_a_3_mb_body_of_malformed_entries_gets_a_short_answer_quickly(client):
@@ -467,9 +469,9 @@ def test_unbounded_config_lists_and_selectors_stop_at_a_bound(monkeypatch):
 
     import webhook.checks.schema as schema
     from webhook.core import build_validator
-    from webhook.runtime.catalog import load_catalog
+    from webhook.runtime.catalog_files import load_catalog
 
-    validator = build_validator(catalog=load_catalog(None), cache_size=0)
+    validator = build_validator(catalog=load_catalog(None))
     servers = ",".join(f"nats://h{j}:4222" for j in range(160_000))
     nats = workload([entry(name="a", version="0.2.0-draft",
                            config={"backend": "nats", "url": servers})])  # fmt: skip

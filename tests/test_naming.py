@@ -6,7 +6,6 @@ import pytest
 from conftest import SAMPLES, entry, rules_of, workload
 
 from webhook.checking import check_paths
-from webhook.verdict_cache import VerdictCache
 from webhook.violations import Action, Reason
 
 P = "spec.template.spec.hostInterfaces"
@@ -23,7 +22,7 @@ def test_two_unnamed_entries_of_one_package_are_denied_naming_both(upstream):
 def test_a_rule_sharing_fewer_fields_still_runs_after_one_with_more(upstream):
     # unique-entry (4 fields) finds these distinct; single-unnamed (3 of them) does not,
     # whichever runs first: only a superset of an all-distinct field set may be skipped.
-    reordered = replace(upstream, rules=tuple(reversed(upstream.rules)), cache=VerdictCache(0))
+    reordered = replace(upstream, rules=tuple(reversed(upstream.rules)))
     assert [r.id for r in reordered.rules] == ["unique-entry", "single-unnamed"]
     obj = workload([entry(), entry(version="0.2.0-draft")])
     for validator in (upstream, reordered):
@@ -103,7 +102,7 @@ def test_unknown_rule_in_an_override_is_a_config_error():
 @pytest.mark.parametrize("policy", ["upstream", "strict"])
 def test_upstream_samples_are_allowed_under_both_policies(policy):
     from webhook.core import build_validator
-    from webhook.runtime.catalog import load_catalog
+    from webhook.runtime.catalog_files import load_catalog
     from webhook.violations import Policy
 
     v = build_validator(Policy(policy), catalog=load_catalog(None))

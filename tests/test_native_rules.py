@@ -12,7 +12,7 @@ from webhook.cel.engines import make_engine
 from webhook.cel.rules import builtin_rules_dir, evaluate, evaluate_native, load_rule_text
 from webhook.checks.schema import check_schema
 from webhook.core import build_validator
-from webhook.manifests import identity, locate
+from webhook.workloads import identity, locate
 
 # Few values, so entries collide often, chosen so that concatenating fields without
 # the length prefixes would make different entries alike (package "a" + version "0:1"

@@ -15,7 +15,7 @@ from celref import PER_CALL_LIMIT, RUNTIME_BUDGET, evaluate, policies_of
 from conftest import ROOT, workload
 from exports import EXPORTS
 
-from webhook.export.vap import MAX_INTERFACE_CHARS, MAX_INTERFACES, MAX_SELECTOR_LABELS
+from webhook.export.documents import MAX_INTERFACE_CHARS, MAX_INTERFACES, MAX_SELECTOR_LABELS
 
 
 def _entry(i: int, named: bool, interfaces: int, **fields: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from test_server import review as review_body
 from webhook.admission import review
 from webhook.core import build_validator
 from webhook.reviews import AdmissionReview
-from webhook.runtime.catalog import load_catalog
+from webhook.runtime.catalog_files import load_catalog
 
 P = "spec.template.spec.hostInterfaces"
 

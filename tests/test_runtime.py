@@ -17,7 +17,8 @@ from webhook.core import build_validator
 from webhook.errors import CatalogError
 from webhook.model import HostInterface
 from webhook.runtime.binding import named_conflicts, route_collisions
-from webhook.runtime.catalog import load_catalog, parse_catalog
+from webhook.runtime.catalog_files import load_catalog, parse_catalog
+from webhook.runtime.hosts import Hosts
 from webhook.runtime.http import is_valid_hostname, why_invalid
 from webhook.runtime.multiplex import ResolutionError, choose_backend, resolve_import
 from webhook.runtime.settings import REDACTED, Reading, safe_value
@@ -58,7 +59,7 @@ def multi(pid: str, world: dict = KV, **kw) -> dict:
 
 def bound(cat, entries):
     group = cat.host_groups[0]
-    return cat.binder(group).bind(entries)
+    return Hosts(cat).binder(group).bind(entries)
 
 
 def violations(cat, entries, selector=None, policy=Policy.UPSTREAM):
@@ -421,7 +422,7 @@ def test_the_first_http_handler_needs_a_valid_host_on_a_dynamic_router():
 
 def test_the_binders_shape_memo_is_bounded_in_count_and_in_key_size():
     cat = catalog(multi("m"))
-    binder = cat.binder(cat.host_groups[0])
+    binder = Hosts(cat).binder(cat.host_groups[0])
     long_iface = ("x" * 600,)
     binder.bind([hi(interfaces=long_iface)])
     assert binder._shapes == {}  # a key built from 600 request characters is not kept

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from conftest import CRD_FACTS, entry, rules_of, workload
 
+from webhook import crd
 from webhook.checks import schema
-from webhook.manifests import SPEC_PATHS
+from webhook.crd import SPEC_PATHS
 from webhook.violations import Action, Reason
 
 P = "spec.template.spec.hostInterfaces"
@@ -128,8 +129,8 @@ def test_schema_limits_are_the_upstream_crds(kind):
     assert ".".join(SPEC_PATHS[kind]) + ".hostInterfaces" == facts["listPath"]
     assert facts["maxItems"] == schema.MAX_ENTRIES
     fields = facts["fields"]
-    assert set(fields) == schema.KNOWN_FIELDS
-    assert {k: v["maxLength"] for k, v in fields.items() if "maxLength" in v} == schema.MAX_LENGTH
-    assert fields["name"]["pattern"] == schema.NAME_PATTERN
+    assert set(fields) == crd.ENTRY_FIELDS
+    assert {k: v["maxLength"] for k, v in fields.items() if "maxLength" in v} == crd.MAX_LENGTH
+    assert fields["name"]["pattern"] == crd.NAME_PATTERN
     assert fields["interfaces"]["minItems"] == 1
     assert sorted(facts["required"]) == ["interfaces", "namespace", "package"]

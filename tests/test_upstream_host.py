@@ -30,7 +30,9 @@ from webhook.checking import check_paths
 from webhook.core import build_validator
 from webhook.model import HostInterface
 from webhook.runtime.binding import named_conflicts
-from webhook.runtime.catalog import Catalog, load_catalog, parse_catalog
+from webhook.runtime.catalog import Catalog
+from webhook.runtime.catalog_files import load_catalog, parse_catalog
+from webhook.runtime.hosts import Hosts
 from webhook.runtime.multiplex import ResolutionError, resolve_import
 from webhook.runtime.routes import routes_for
 from webhook.runtime.wit import display, host_version, instance_id, is_incoming_http_handler
@@ -121,7 +123,7 @@ def typed(entries: list[dict[str, Any]]) -> list[HostInterface]:
 def bound_ids(catalog: Catalog, entries: list[dict[str, Any]]) -> list[str | None]:
     """The plugin each entry binds to; ``"host"`` for host-served, ``None`` for nothing."""
     group = catalog.host_groups[0]
-    claims = catalog.binder(group).bind(typed(entries))
+    claims = Hosts(catalog).binder(group).bind(typed(entries))
     return ["host" if c.host else (c.plugin.id if c.plugin else None) for c in claims]
 
 
@@ -311,7 +313,7 @@ def test_entries_that_differ_by_name_are_different_interfaces_to_the_host():
     same_but_name = typed(
         [iface("wasi:keyvalue/store", "cache"), iface("wasi:keyvalue/store", "other")]
     )
-    claims = catalog.binder(group).bind(same_but_name)
+    claims = Hosts(catalog).binder(group).bind(same_but_name)
     assert [c.names for c in named_conflicts(claims)] == [["cache", "other"]]
 
 
@@ -539,7 +541,7 @@ def test_the_default_route_exists_only_when_an_unnamed_entry_is_bound():
     )
     group = catalog.host_groups[0]
     both = typed([iface("wasi:keyvalue/store", "team-a"), iface("wasi:keyvalue/store")])
-    routes = routes_for(catalog.binder(group).bind(both))
+    routes = routes_for(Hosts(catalog).binder(group).bind(both))
     assert [(r.name, r.plugin, r.backend) for r in routes] == [
         ("team-a", "m", "in-memory"),
         ("", "m", "in-memory"),
@@ -569,7 +571,7 @@ def test_two_names_of_one_backend_type_are_two_routes():
     ]
     assert deploy(catalog, entries) == []
     group = catalog.host_groups[0]
-    routes = routes_for(catalog.binder(group).bind(typed(entries)))
+    routes = routes_for(Hosts(catalog).binder(group).bind(typed(entries)))
     assert [(r.name, r.backend) for r in routes] == [
         ("team-a", "in-memory"),
         ("team-b", "in-memory"),
@@ -747,7 +749,7 @@ def test_keyvalue_multiplexed_routes_to_redis_and_nats():
     ]
     catalog = load_catalog(None)  # the standard host registers both providers
     group = catalog.host_groups[0]
-    routes = routes_for(catalog.binder(group).bind(typed(entries)))
+    routes = routes_for(Hosts(catalog).binder(group).bind(typed(entries)))
     assert [(r.name, r.plugin, r.backend) for r in routes] == [
         ("redis-kv", "wasi-keyvalue-multiplexed", "redis"),
         ("nats-kv", "wasi-keyvalue-multiplexed", "nats"),
@@ -809,7 +811,7 @@ def test_postgres_multiplexed_versionless_named_entries_route_to_the_postgres_ba
     ]
     catalog = load_catalog(None)
     group = catalog.host_groups[0]
-    routes = routes_for(catalog.binder(group).bind(typed(entries)))
+    routes = routes_for(Hosts(catalog).binder(group).bind(typed(entries)))
     assert [(r.plugin, r.backend) for r in routes] == [("wasmcloud-postgres", "postgres")] * 2
     assert routes[0].settings == {"url": "postgres://***@db/x"}
 

@@ -37,15 +37,12 @@ class Decision:
     allowed: bool
 
 
-def review(
-    validator: Validator, body: AdmissionReview, ratcheting: bool = True, from_json: bool = False
-) -> Decision:
-    """The answer to a review. ``from_json``: the body was read by a strict JSON decoder
-    (see :meth:`Validator.check`)."""
+def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True) -> Decision:
+    """The answer to a review."""
     req = body.request
     outcome = None
     if req.operation in ("CREATE", "UPDATE") and req.object is not None:
-        outcome = validator.check(req.object, from_json)
+        outcome = validator.check(req.object)
     if (
         outcome is not None
         and not outcome.allowed  # only denials ratchet: skip the old object otherwise
@@ -53,7 +50,7 @@ def review(
         and req.operation == "UPDATE"
         and req.old_object
     ):
-        old = validator.check(req.old_object, from_json)
+        old = validator.check(req.old_object)
         if old is not None:
             outcome = ratchet(outcome, req.object, old, req.old_object)
     response: dict[str, Any] = {"uid": req.uid, "allowed": True}

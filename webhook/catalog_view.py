@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from webhook.runtime.catalog import ANY_KEY, Catalog, HostGroup, Plugin, catalog_json_schema
+from webhook.runtime.catalog import ANY_KEY, Catalog, HostGroup, Plugin
+from webhook.runtime.catalog_files import catalog_json_schema
+from webhook.runtime.hosts import Hosts
 
 _ROUTERS = {
     "dynamic": "routes by config.host (wash host --http-addr): the first wasi:http handler "
@@ -31,7 +33,7 @@ def _group_lines(catalog: Catalog, group: HostGroup) -> list[str]:
         f"  wasi:http: served by the host; router {group.http}: {_ROUTERS[group.http]}",
         "  plugins, in the order the host tries them:",
     ]
-    for plugin in catalog.registered(group).values():
+    for plugin in Hosts(catalog).registered(group).values():
         lines.extend(_plugin_lines(plugin))
     for opt in group.opt_in:
         lines.append(f"  opt-in, registered only with {opt.flag}:")
@@ -73,10 +75,11 @@ def _plugin_lines(plugin: Plugin) -> list[str]:
 
 
 def show_json(catalog: Catalog) -> str:
+    hosts = Hosts(catalog)
     data: dict[str, Any] = {
         "source": catalog.source,
         **catalog.model_dump(by_alias=True, exclude_none=True, mode="json"),
-        "bindingOrder": {g.name: list(catalog.registered(g)) for g in catalog.host_groups},
+        "bindingOrder": {g.name: list(hosts.registered(g)) for g in catalog.host_groups},
     }
     return json.dumps(data, indent=2) + "\n"
 

@@ -20,7 +20,8 @@ from webhook import __version__
 from webhook.cel.engines import DEFAULT_ENGINE, ENGINES
 from webhook.core import Validator, build_validator
 from webhook.errors import BindcheckError, ConfigError
-from webhook.runtime.catalog import load_catalog
+from webhook.facts import FRESH, Facts
+from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Action, Policy
 
 EXIT_OK, EXIT_DENIED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -323,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def make_validator(args: argparse.Namespace) -> Validator:
+def make_validator(args: argparse.Namespace, facts: Facts = FRESH) -> Validator:
+    """The validator the flags describe; ``facts``: what it remembers between reviews."""
     actions = {r: Action(a) for r, a in args.rule_action if a != "off"}
     disabled = [r for r, a in args.rule_action if a == "off"]
     return build_validator(
@@ -333,6 +335,7 @@ def make_validator(args: argparse.Namespace) -> Validator:
         actions=actions,
         disabled=disabled,
         engine=args.engine,
+        facts=facts,
     )
 
 
@@ -359,9 +362,12 @@ def _use_color(choice: str, out: TextIO) -> bool:
 def _check(args: argparse.Namespace) -> int:
     from webhook.checking import run_check
     from webhook.inputs import Inputs
+    from webhook.memo import Remembering
     from webhook.report import FORMATS, Options
 
-    validator = make_validator(args)
+    # Files repeat entries too (one chart's many workloads); their objects come from
+    # YAML, so the memo prints them with marshal.
+    validator = make_validator(args, Remembering())
     with _output(args.output) as out:
         options = Options(quiet=args.quiet, color=_use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
@@ -384,9 +390,10 @@ def _resolve(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     if catalog is None:
         raise ConfigError("resolve needs a host catalog; drop --catalog none")
+    validator = build_validator(catalog=catalog)
     with _output(args.output) as out:
         return run_resolve(
-            Inputs(args.paths, args.exclude), catalog, args.format, args.probe, args.timeout, out
+            Inputs(args.paths, args.exclude), validator, args.format, args.probe, args.timeout, out
         )
 
 
@@ -456,9 +463,14 @@ def _certs(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from webhook.memo import Remembering
     from webhook.serving import run_server
 
-    return run_server(args, make_validator(args), lambda: make_validator(args))
+    # Every review is read by orjson: its bytes print each entry (webhook/memo/prints.py).
+    def build() -> Validator:
+        return make_validator(args, Remembering(json_prints=True))
+
+    return run_server(args, build(), build)
 
 
 def _version(_: argparse.Namespace) -> int:

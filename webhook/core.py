@@ -1,8 +1,10 @@
 """The validation core: one object in, every violation out. The CLI and the server are shells.
 
-Data flows one way: object → workload location → schema → naming rules (CEL
-for ``upstream``, Python for ``strict``) → host
-capability (when a catalog is loaded) → per-rule actions.
+Data flows one way: object → workload location (workloads.py) → schema → naming
+rules (CEL for ``upstream``, Python for ``strict``) → host capability (when a catalog
+is loaded) → per-rule actions. What may be remembered between reviews is asked of
+the validator's :class:`~webhook.facts.Facts` (webhook/facts.py); this module never
+decides what is remembered.
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ from webhook.cel.rules import (
 from webhook.checks.capability import check_capability
 from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import check_schema, check_spec_gap
+from webhook.crd import GROUP, MAX_ENTRIES, OTHER_KINDS, SPEC_PATHS
 from webhook.errors import ConfigError
-from webhook.fingerprints import MAX_ENTRIES, EntryMemo, Print, entry_prints, verdict_key
-from webhook.manifests import GROUP, OTHER_KINDS, SPEC_PATHS, identity, locate, unknown_kind
+from webhook.facts import FRESH, FRESH_REVIEW, Facts, Review
 from webhook.model import HostInterface, Workload
+from webhook.rulebook import KIND_UNKNOWN, RULES, VIOLATIONS_TRUNCATED
 from webhook.runtime.catalog import Catalog
+from webhook.runtime.hosts import Hosts
 from webhook.text import shown
-from webhook.verdict_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
-from webhook.verdict_cache import VerdictCache
-from webhook.violations import PYTHON_RULES, Action, Policy, Reason, RuleInfo, Violation
+from webhook.violations import Action, Policy, Reason, RuleInfo, Violation
+from webhook.workloads import identity, locate, unknown_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,20 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Examined:
+    """An outcome with the typed workload behind it (:meth:`Validator.examine`)."""
+
+    outcome: Outcome
+    workload: Workload
+    entries: list[HostInterface]
+
+
+@dataclass(frozen=True, slots=True)
 class Validator:
-    """Compiled rules plus settings; build once, call :meth:`check` per object (thread-safe)."""
+    """Compiled rules plus settings; build once, call :meth:`check` per object.
+
+    Thread-safe: nothing here changes after construction, and ``facts`` guards its own
+    tables (webhook/memo)."""
 
     policy: Policy = Policy.UPSTREAM
     rules: Sequence[Rule] = ()
@@ -71,9 +86,11 @@ class Validator:
     actions: dict[str, Action] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()
     engine: Engine | None = None
-    cache: VerdictCache = field(default_factory=VerdictCache)
-    memo: EntryMemo | None = field(default_factory=EntryMemo)
-    """Entries seen twice before (webhook/fingerprints.py); ``None``: every check runs."""
+    facts: Facts = FRESH
+    """What is remembered between reviews: nothing (``FRESH``), or what a caller passes
+    in (the server passes ``webhook.memo.Remembering``)."""
+    hosts: Hosts | None = field(init=False, repr=False)
+    """The catalog's hosts, ready to bind entries."""
     active: tuple[tuple[Rule, frozenset[str]], ...] = field(init=False, repr=False)
     """The rules that run under ``policy`` and are not disabled, with their
     ``onlyIfShared`` fields as a set: worked out once, not per review."""
@@ -85,13 +102,10 @@ class Validator:
             if rule.applies_to(self.policy) and rule.id not in self.disabled
         )
         object.__setattr__(self, "active", active)
+        object.__setattr__(self, "hosts", Hosts(self.catalog) if self.catalog else None)
 
-    def check(self, obj: Any, from_json: bool = False) -> Outcome | None:
-        """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge).
-
-        ``from_json``: ``obj`` came from a strict JSON decoder, which lets the memos
-        print its entries more cheaply (webhook/fingerprints.py).
-        """
+    def check(self, obj: Any) -> Outcome | None:
+        """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
         ident = identity(obj)
         if ident is None:
             return self._unknown_kind(obj)
@@ -99,16 +113,27 @@ class Validator:
         workload, gap = locate(obj, kind, name, namespace)
         if gap is not None:
             return Outcome(kind, name, namespace, tuple(self._settle([check_spec_gap(gap)])))
-        prints = key = None
-        if self.memo is not None or self.cache.size > 0:
-            prints = entry_prints(workload.raw_entries, from_json)
-            key = verdict_key(kind, workload.raw_entries, prints, workload.raw_selector)
-        cached = self.cache.get(key) if key is not None else None
-        if cached is None:
-            cached = tuple(self._settle(self._check_workload(workload, prints)))
-            if key is not None:
-                self.cache.put(key, cached)
-        return Outcome(kind, name, namespace, cached)
+        review = self.facts.review(workload)
+        verdict = review.verdict()
+        if verdict is None:
+            verdict = tuple(self._settle(self._check_workload(workload, review)[0]))
+            review.keep_verdict(verdict)
+        return Outcome(kind, name, namespace, verdict)
+
+    def examine(self, obj: Any) -> Examined | None:
+        """:meth:`check`, computed fresh, with the typed workload it judged: what
+        ``resolve`` builds its routing tables from. ``None`` for objects not ours."""
+        ident = identity(obj)
+        if ident is None:
+            return None
+        kind, name, namespace = ident
+        workload, gap = locate(obj, kind, name, namespace)
+        if gap is not None:
+            found, entries = [check_spec_gap(gap)], list[HostInterface]()
+        else:
+            found, entries = self._check_workload(workload, FRESH_REVIEW)
+        outcome = Outcome(kind, name, namespace, tuple(self._settle(found)))
+        return Examined(outcome, workload, entries)
 
     def _unknown_kind(self, obj: Any) -> Outcome | None:
         """A kind our API group does not have: a warning (``kind-unknown``), nothing checked."""
@@ -124,28 +149,28 @@ class Validator:
             f"WorkloadDeployment, WorkloadReplicaSet): the API server refuses it, and bindcheck "
             f"checked nothing in it{hint}"
         )
-        violation = Violation("kind", Reason.NOT_SUPPORTED, message, "kind-unknown", Action.WARN)
+        violation = KIND_UNKNOWN.at("kind", Reason.NOT_SUPPORTED, message)
         return Outcome(shown(kind, 64), name, namespace, tuple(self._settle([violation])))
 
     def _check_workload(
-        self, workload: Workload, prints: list[Print | None] | None = None
-    ) -> list[Violation]:
-        memo = self.memo
-        schema = check_schema(workload, prints, memo)
+        self, workload: Workload, review: Review
+    ) -> tuple[list[Violation], list[HostInterface]]:
+        """Every violation, before actions apply, and the entries that could be typed."""
+        schema = check_schema(workload, review)
         out = list(schema.violations)
+        entries = schema.entries
         if isinstance(workload.raw_entries, list) and len(workload.raw_entries) > MAX_ENTRIES:
             # The API server refuses the list on its size alone; the pairwise rules would
             # cost O(n^2) on a list an attacker can make as long as the body allows.
-            return out
-        entries = schema.entries
+            return out, entries
         if self.policy is Policy.STRICT:
             out.extend(check_strict_naming(workload, entries))
         cel_input = schema.cel_input
         if cel_input is not None and self.engine is not None:
             out.extend(self._run_rules(workload, entries, cel_input, self.engine))
-        if self.catalog is not None and cel_input is not None:
-            out.extend(check_capability(workload, entries, self.catalog, memo))
-        return out
+        if self.hosts is not None and cel_input is not None:
+            out.extend(check_capability(workload, entries, self.hosts, review))
+        return out, entries
 
     def _run_rules(
         self,
@@ -202,12 +227,11 @@ class Validator:
         if omitted:
             denies = any(v.action is Action.DENY for v in omitted)
             out.append(
-                Violation(
+                VIOLATIONS_TRUNCATED.at(
                     out[0].field.split("[", 1)[0],
                     Reason.TOO_MANY,
                     f"{len(omitted)} more violations not shown; fix the ones above first",
-                    "violations-truncated",
-                    Action.DENY if denies else Action.WARN,
+                    action=Action.DENY if denies else Action.WARN,
                 )
             )
         return out
@@ -220,7 +244,7 @@ class Validator:
     def rule_table(self) -> list[RuleInfo]:
         """Every rule: Python checks and CEL rules, with the action this validator applies
         (``off`` when disabled) and the policy it runs under."""
-        table = [*PYTHON_RULES.values()]
+        table = [spec.info for spec in RULES.values()]
         table += [
             RuleInfo(r.id, r.description, r.action, r.policy, f"CEL, {r.source}:{r.line}")
             for r in self.rules
@@ -254,15 +278,15 @@ def build_validator(
     actions: dict[str, Action] | None = None,
     disabled: Iterable[str] = (),
     engine: str = DEFAULT_ENGINE,
-    cache_size: int = DEFAULT_CACHE_SIZE,
     native: bool = True,
+    facts: Facts = FRESH,
 ) -> Validator:
     """Load and compile the built-in rules and any extra rule directories.
 
     Raises :class:`webhook.errors.RuleLoadError` for a bad rule file and
     :class:`webhook.errors.ConfigError` for an action override naming no rule.
     ``native=False`` runs every rule as CEL (the reference the native evaluators are
-    tested against).
+    tested against). ``facts``: what is remembered between reviews (webhook/facts.py).
     """
     cel = make_engine(engine)
     files = rule_files(builtin_rules_dir())
@@ -272,14 +296,7 @@ def build_validator(
     if not native:
         rules = [replace(rule, native=None) for rule in rules]
     validator = Validator(
-        policy,
-        rules,
-        catalog,
-        dict(actions or {}),
-        frozenset(disabled),
-        cel,
-        VerdictCache(cache_size),
-        EntryMemo() if cache_size > 0 else None,
+        policy, rules, catalog, dict(actions or {}), frozenset(disabled), cel, facts
     )
     known = set(validator.rule_descriptions)
     for rule_id in [*validator.actions, *validator.disabled]:

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webhook.crd import GROUP
 from webhook.errors import InputError
-from webhook.manifests import GROUP, MANIFEST_SUFFIXES, Document, parse
+from webhook.manifests import MANIFEST_SUFFIXES, Document, parse
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """A manifest file larger than this is refused (the API server takes 3 MiB an object)."""

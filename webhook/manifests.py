@@ -1,4 +1,4 @@
-"""Reading manifests: bytes → documents with their source line → workload locations.
+"""Reading manifests: bytes → documents, each with its source line and node tree.
 
 YAML goes through the libyaml composer so that every document keeps its node
 tree: the start line of the document, and, on demand, the line of any field a
@@ -19,21 +19,12 @@ import yaml
 
 from webhook.errors import InputError
 from webhook.kubeyaml import KubectlLoader
-from webhook.model import Workload
 
 try:  # libyaml is ~10x faster; PyYAML wheels ship it, a source build may not.
-    _Loader: Any = yaml.CSafeLoader
+    YamlLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    YamlLoader = yaml.SafeLoader
 
-GROUP = "runtime.wasmcloud.dev"
-SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "WorkloadDeployment": ("spec", "template", "spec"),
-    "WorkloadReplicaSet": ("spec", "template", "spec"),
-    "Workload": ("spec",),
-}
-LIST_PATHS = {kind: ".".join((*keys, "hostInterfaces")) for kind, keys in SPEC_PATHS.items()}
-"""Field path of each kind's hostInterfaces list."""
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_NODES = 1_000_000
 """Expanded node count above which a document is refused (YAML alias bombs)."""
@@ -118,7 +109,7 @@ def parse(text: str, source: str) -> Iterator[Document]:
             if node is None:
                 continue
             line = node.start_mark.line + 1
-            _check_graph(node, source)
+            check_graph(node, source)
             try:
                 obj = loader.construct_document(node)
             except yaml.YAMLError as exc:
@@ -129,91 +120,6 @@ def parse(text: str, source: str) -> Iterator[Document]:
                 yield from _expand_list(Document(source, line, obj, node))
     finally:
         loader.dispose()
-
-
-_PLAIN_TYPES = (dict, list, str, int, float, bool, type(None))
-
-
-def compose_config(text: str, source: str) -> list[yaml.Node]:
-    """The documents of one of bindcheck's own config files (rules, catalogs), composed
-    and checked like manifests: duplicate keys, alias bombs and deep nesting refused."""
-    try:
-        nodes = [n for n in yaml.compose_all(text, Loader=_Loader) if n is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise InputError(
-            source, mark.line + 1 if mark else 0, f"invalid YAML: {exc.problem}"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InputError(source, 0, f"invalid YAML: {exc}") from None
-    for node in nodes:
-        _check_graph(node, source)
-    return nodes
-
-
-_PLAIN_TAGS = frozenset(
-    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge")
-)
-
-
-def construct_config(node: yaml.Node, source: str) -> Any:
-    """Build a composed config document; anything it cannot build as plain data
-    (complex keys, ``!!binary``, dates, bad merge keys, huge integers) is an
-    :class:`InputError` with a line, never another exception."""
-    line = node.start_mark.line + 1
-    stack = [node]
-    while stack:  # tags first: they point at the exact line
-        current = stack.pop()
-        if current.tag not in _PLAIN_TAGS:
-            kind = current.tag.rsplit(":", 1)[-1][:40]
-            raise InputError(
-                source,
-                current.start_mark.line + 1,
-                f"a {kind} value is not plain data here (quote it if it is text)",
-            )
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                if not isinstance(key, yaml.ScalarNode):
-                    raise InputError(
-                        source, key.start_mark.line + 1, "a mapping key must be a plain scalar"
-                    )
-                stack.extend((key, value))
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-    try:
-        data = _Loader("").construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = mark.line + 1 if mark else line
-        raise InputError(source, where, f"invalid YAML: {exc.problem or exc}") from None
-    except (yaml.YAMLError, ValueError, OverflowError, TypeError, RecursionError) as exc:
-        reason = str(exc)[:120] or type(exc).__name__
-        raise InputError(source, line, f"cannot read this YAML as plain data: {reason}") from None
-    _require_plain(data, source, line)
-    return data
-
-
-def _require_plain(data: Any, source: str, line: int) -> None:
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if not isinstance(value, _PLAIN_TYPES):
-            raise InputError(
-                source, line, f"a value of type {type(value).__name__} is not plain data here"
-            )
-        if isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-
-
-def load_config_yaml(text: str, source: str) -> Any:
-    """A single-document config file (a catalog) as plain data; ``None`` when empty."""
-    nodes = compose_config(text, source)
-    if len(nodes) > 1:
-        raise InputError(source, nodes[1].start_mark.line + 1, "expected one YAML document")
-    return construct_config(nodes[0], source) if nodes else None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -271,7 +177,7 @@ def _expand_list(doc: Document) -> Iterator[Document]:
         yield Document(doc.source, line, item, node)
 
 
-def _check_graph(root: yaml.Node, source: str) -> None:
+def check_graph(root: yaml.Node, source: str) -> None:
     """Refuse duplicate keys, alias bombs and deep nesting before constructing anything.
 
     Walks the graph as construction would expand it, counting visits: an alias
@@ -317,78 +223,3 @@ def _check_unique_keys(node: yaml.MappingNode, source: str) -> None:
                 f"mapping key {key_node.value[:80]!r} already defined",
             )
         seen.add(key_node.value)
-
-
-def identity(obj: Any) -> tuple[str, str, str] | None:
-    """``(kind, name, namespace)`` for a bindcheck kind, ``None`` for anything else."""
-    if not isinstance(obj, dict):
-        return None
-    api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    if not isinstance(api_version, str) or not api_version.startswith(GROUP + "/"):
-        return None
-    if not isinstance(kind, str) or kind not in SPEC_PATHS:
-        return None
-    meta = obj.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    name, namespace = meta.get("name", ""), meta.get("namespace", "")
-    return (
-        str(kind),
-        name if isinstance(name, str) else "",
-        (namespace if isinstance(namespace, str) else ""),
-    )
-
-
-OTHER_KINDS = ("Artifact", "Host")
-"""The group's other kinds (runtime-operator/config/crd/bases): not ours to judge."""
-
-
-def unknown_kind(obj: Any) -> tuple[str, str, str] | None:
-    """``(kind, name, namespace)`` of an object in our API group whose kind the group does
-    not have (``kind: workload``): the API server refuses it, so it deserves a word."""
-    if not isinstance(obj, dict):
-        return None
-    api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    if not isinstance(api_version, str) or not api_version.startswith(GROUP + "/"):
-        return None
-    if not isinstance(kind, str) or kind in SPEC_PATHS or kind in OTHER_KINDS:
-        return None
-    meta = obj.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    name, namespace = meta.get("name", ""), meta.get("namespace", "")
-    return (
-        kind,
-        name if isinstance(name, str) else "",
-        namespace if isinstance(namespace, str) else "",
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class SpecGap:
-    """A spec path that is absent (``present`` False) or holds a non-object ``value``."""
-
-    path: str
-    present: bool
-    value: Any
-
-
-def locate(
-    obj: dict[str, Any], kind: str, name: str, namespace: str
-) -> tuple[Workload, SpecGap | None]:
-    """Find the hostInterfaces list, or the spec path that stops the descent to it."""
-    node: Any = obj
-    keys = SPEC_PATHS[kind]
-    for depth, key in enumerate(keys):
-        child = node.get(key)
-        if not isinstance(child, dict):
-            path = ".".join(keys[: depth + 1])
-            gap = SpecGap(path, key in node, child)
-            return Workload(kind, name, namespace, path + ".hostInterfaces", None), gap
-        node = child
-    raw_selector = node.get("hostSelector")
-    selector = (
-        {k: v for k, v in raw_selector.items() if type(k) is str and type(v) is str}
-        if isinstance(raw_selector, dict)
-        else {}
-    )
-    raw = node.get("hostInterfaces")
-    return Workload(kind, name, namespace, LIST_PATHS[kind], raw, selector, raw_selector), None

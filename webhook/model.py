@@ -27,18 +27,6 @@ class HostInterface:
     """``configFrom`` or ``secretFrom`` is set: the operator merges keys bindcheck cannot
     see over ``config`` (runtime-operator MaterializeConfigLayer), so a key missing here
     may still arrive, and a key present here may be replaced."""
-    memo_bytes: int = 0
-    """What the entry memo (webhook/fingerprints.py) counts for this entry and what rides
-    on it; ``0`` unless the memo keeps it for later reviews."""
-    derived: dict[object, Any] = field(default_factory=dict)
-    """What the host model worked out from this entry alone (its claim under each host
-    group's binder, which carries its config findings; its HTTP entry point findings),
-    kept with it: a remembered entry is bound and checked once."""
-
-    @property
-    def remembered(self) -> bool:
-        """Kept by the entry memo, which hands this very object to later reviews."""
-        return self.memo_bytes > 0
 
     @property
     def named(self) -> bool:

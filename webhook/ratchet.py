@@ -3,33 +3,23 @@ is a warning; anything the update touches is judged afresh.
 
 Kubernetes ratchets CRD validation the same way (KEP-4008): an error is tolerated only
 where the new value equals the old one. Here the value a violation depends on is its
-entry, for the checks that look at one entry alone, and the whole list and the
-hostSelector for everything else (pairwise rules, user rules, the host's binding of
+entry, for the rules that judge one entry alone (webhook/rulebook.py, ``Scope.ENTRY``;
+the violation names its entry), and the whole list and the hostSelector for everything
+else (pairwise rules, user rules, the host's binding of
 the list). Values are compared as canonical JSON, so ``1`` and ``true`` differ.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from typing import Any
 
 from webhook.core import Outcome
-from webhook.manifests import identity, locate
 from webhook.model import Workload
+from webhook.rulebook import Scope, scope_of
 from webhook.violations import Action, Violation
-
-ENTRY_LOCAL = frozenset(
-    {
-        "schema-type", "schema-required", "schema-max-length", "schema-pattern",
-        "schema-min-items", "schema-unknown-field", "interface-unavailable", "backend-unknown",
-        "backend-config-missing", "plugin-config-missing", "plugin-unconfigured",
-        "backend-ignored",
-    }
-)  # fmt: skip
-"""Rules whose verdict on an entry depends on that entry (and the host) alone."""
-_INDEX = re.compile(r"\[(\d+)\]")
+from webhook.workloads import identity, locate
 
 
 def ratchet(new: Outcome, new_obj: Any, old: Outcome, old_obj: Any) -> Outcome:
@@ -72,16 +62,13 @@ class _Diff:
             self._selector = _same(self.now.raw_selector, self.before.raw_selector)
         if not self._selector:
             return False
-        path = self.now.list_path
-        if violation.rule in ENTRY_LOCAL and violation.field.startswith(path + "["):
-            match = _INDEX.match(violation.field, len(path))
-            if match is not None:
-                index = int(match.group(1))
-                if index not in self._entries:
-                    self._entries[index] = _same(
-                        _item(self.now.raw_entries, index), _item(self.before.raw_entries, index)
-                    )
-                return self._entries[index]
+        index = violation.entry
+        if index is not None and scope_of(violation.rule) is Scope.ENTRY:
+            if index not in self._entries:
+                self._entries[index] = _same(
+                    _item(self.now.raw_entries, index), _item(self.before.raw_entries, index)
+                )
+            return self._entries[index]
         if self._list is None:
             self._list = _same(self.now.raw_entries, self.before.raw_entries)
         return self._list

@@ -6,20 +6,18 @@ import json
 import sys
 from typing import Any, TextIO
 
-from webhook.checks.capability import check_capability
-from webhook.checks.schema import check_schema, check_spec_gap
+from webhook.core import Validator
 from webhook.errors import InputError
 from webhook.inputs import Inputs, Skipped, documents
-from webhook.manifests import Document, identity, locate
+from webhook.manifests import Document
 from webhook.report.json_format import violation_dict
-from webhook.runtime.catalog import Catalog
 from webhook.runtime.probes import probe_all
-from webhook.runtime.routes import Route, bind_group, routes_for
+from webhook.runtime.routes import Route, routes_for
 from webhook.text import printable
 
 
 def resolve_paths(
-    inputs: Inputs, catalog: Catalog, do_probe: bool, timeout: float
+    inputs: Inputs, validator: Validator, do_probe: bool, timeout: float
 ) -> tuple[list[dict[str, Any]], list[InputError]]:
     """Routing tables of every workload in the inputs, plus the inputs that could not be
     read. With ``do_probe`` every route of every workload is probed at once, under one
@@ -33,7 +31,7 @@ def resolve_paths(
             continue
         if isinstance(doc, Skipped):
             continue
-        table = resolve_document(doc, catalog, routes)
+        table = resolve_document(doc, validator, routes)
         if table is not None:
             workloads.append(table)
     if do_probe:
@@ -45,21 +43,19 @@ def resolve_paths(
     return workloads, errors
 
 
-def resolve_document(doc: Document, catalog: Catalog, routes: list[Route]) -> dict[str, Any] | None:
+def resolve_document(
+    doc: Document, validator: Validator, routes: list[Route]
+) -> dict[str, Any] | None:
     """One workload's routes (the JSON contract's shape), appended to ``routes`` too;
-    ``None`` for other kinds."""
-    ident = identity(doc.obj)
-    if ident is None:
+    ``None`` for other kinds. The violations are ``check``'s, from the same pipeline."""
+    examined = validator.examine(doc.obj)
+    hosts = validator.hosts
+    if examined is None or hosts is None:
         return None
-    workload, gap = locate(doc.obj, *ident)
-    schema = check_schema(workload)
-    if gap is not None:
-        violations = [check_spec_gap(gap)]
-    else:
-        violations = [*schema.violations, *check_capability(workload, schema.entries, catalog)]
+    workload, outcome = examined.workload, examined.outcome
     rows = []
-    groups = catalog.groups_for(workload.host_selector)
-    claims = bind_group(schema.entries, catalog, groups[0]) if groups else []
+    groups = hosts.groups_for(workload.host_selector)
+    claims = hosts.binder(groups[0]).bind(examined.entries) if groups else []
     for route in routes_for(claims):
         routes.append(route)
         rows.append(
@@ -78,11 +74,11 @@ def resolve_document(doc: Document, catalog: Catalog, routes: list[Route]) -> di
     return {
         "source": doc.source,
         "line": doc.line,
-        "kind": ident[0],
-        "name": ident[1],
+        "kind": outcome.kind,
+        "name": outcome.name,
         "hostGroup": groups[0].name if groups else None,
         "routes": rows,
-        "violations": [violation_dict(v) for v in violations],
+        "violations": [violation_dict(v) for v in outcome.violations],
     }
 
 
@@ -127,10 +123,10 @@ def _route_line(r: dict[str, Any]) -> str:
 
 
 def run_resolve(
-    inputs: Inputs, catalog: Catalog, fmt: str, do_probe: bool, timeout: float, out: TextIO
+    inputs: Inputs, validator: Validator, fmt: str, do_probe: bool, timeout: float, out: TextIO
 ) -> int:
     """Write the tables; exit 1 when a probe failed or a workload cannot bind, 2 on bad input."""
-    workloads, errors = resolve_paths(inputs, catalog, do_probe, timeout)
+    workloads, errors = resolve_paths(inputs, validator, do_probe, timeout)
     if fmt == "json":
         out.write(json.dumps({"workloads": workloads}, indent=2) + "\n")
     else:

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webhook.admission import Decision, review
 from webhook.core import Validator
-from webhook.manifests import SPEC_PATHS
+from webhook.crd import SPEC_PATHS
 from webhook.metrics import Metrics
 from webhook.reviews import AdmissionReview
 from webhook.text import clipped, printable
@@ -230,7 +230,7 @@ class ValidateEndpoint:
         started = time.perf_counter()
         body = _parse(raw)
         state = self.state
-        decision = review(state.validator, body, state.ratcheting, from_json=True)  # orjson read it
+        decision = review(state.validator, body, state.ratcheting)
         payload = orjson.dumps(decision.response)
         self._record(body, decision, time.perf_counter() - started)
         return payload

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhook.fingerprints import MAX_ENTRIES
+from webhook.crd import MAX_ENTRIES
 
 INPUT = 3 * 1024 * 1024
 """The API server's request limit: the bound on anything the schema leaves unbounded."""

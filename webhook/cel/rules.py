@@ -57,9 +57,10 @@ from webhook.cel.engines import (
     result_type,
 )
 from webhook.cel.native import Native, native_for
+from webhook.config_files import compose_config, construct_config
 from webhook.errors import InputError, RuleLoadError
-from webhook.manifests import compose_config, construct_config
 from webhook.model import HostInterface, Workload
+from webhook.rulebook import RULE_ERROR
 from webhook.runtime.wit import display
 from webhook.text import shown
 from webhook.violations import Action, Policy, Reason, Violation, entry_label
@@ -373,11 +374,10 @@ def evaluate(
         return _evaluate(rule, workload, bound, entries)
     except CelEvalError as exc:
         return [
-            Violation(
+            RULE_ERROR.at(
                 workload.list_path,
                 Reason.INVALID,
                 f"rule {rule.id!r} could not be evaluated on this object: {_failure(exc)}",
-                "rule-error",
             )
         ]
 

@@ -9,10 +9,25 @@ component: a host binds only those, and a manifest does not say which they are.
 from __future__ import annotations
 
 from webhook.checks.schema import quote
-from webhook.fingerprints import EntryMemo
+from webhook.facts import FRESH_REVIEW, Review
 from webhook.model import HostInterface, Workload
+from webhook.rulebook import (
+    BACKEND_CONFIG_INVALID,
+    BACKEND_CONFIG_MISSING,
+    BACKEND_IGNORED,
+    BACKEND_UNKNOWN,
+    HOSTGROUP_UNMATCHED,
+    HTTP_HOST,
+    HTTP_HOST_ALIAS,
+    INTERFACE_UNAVAILABLE,
+    PLUGIN_CONFIG_MISSING,
+    PLUGIN_NAMED_INSTANCES,
+    PLUGIN_UNCONFIGURED,
+    ROUTE_COLLISION,
+)
 from webhook.runtime.binding import Claim, NamedConflict, holdings
-from webhook.runtime.catalog import Catalog, HostGroup, Multiplex, Plugin
+from webhook.runtime.catalog import HostGroup, Multiplex, Plugin
+from webhook.runtime.hosts import Hosts, offer
 from webhook.runtime.http import (
     ALIASES_KEY,
     MAX_ALIASES,
@@ -28,12 +43,10 @@ from webhook.runtime.multiplex import (
     missing_key_message,
     unknown_backend_message,
 )
-from webhook.runtime.routes import bind_group
 from webhook.runtime.settings import reading
 from webhook.runtime.urls import remembered_url_problem
 from webhook.runtime.wit import display, host_version, package_label
 from webhook.text import shown
-from webhook.verdict_cache import verdict_bytes
 from webhook.violations import Action, Reason, Violation, entry_label
 
 EXTERNAL = " (or provide it through configFrom/secretFrom)"
@@ -42,22 +55,24 @@ EXTERNAL = " (or provide it through configFrom/secretFrom)"
 def check_capability(
     workload: Workload,
     entries: list[HostInterface],
-    catalog: Catalog,
-    memo: EntryMemo | None = None,
+    hosts: Hosts,
+    review: Review = FRESH_REVIEW,
 ) -> list[Violation]:
     """Violations a host of every group the workload may land on would hit at deploy time.
 
-    ``memo`` counts what is kept with remembered entries (webhook/fingerprints.py).
+    What depends on one entry alone (its claim, its config findings, its HTTP entry
+    point findings) is asked of ``review``, which may have it already (webhook/facts.py).
     """
+    catalog = hosts.catalog
     groups = catalog.groups_for(workload.host_selector)
     if not groups:
-        return [_unmatched_selector(workload, catalog)]
+        return [_unmatched_selector(workload, hosts)]
     out: list[Violation] = []
     seen: set[tuple[str, str]] = set()  # one report per field and rule across groups
     for group in groups:
         where = f" in host group '{group.name}'" if len(catalog.host_groups) > 1 else ""
-        claims = bind_group(entries, catalog, group)
-        found = _GroupCheck(workload, catalog, group, where, memo).run(claims)
+        claims = hosts.binder(group).bind(entries, review)
+        found = _GroupCheck(workload, hosts, group, where, review).run(claims)
         for violation in found:
             if (violation.field, violation.rule) not in seen:
                 seen.add((violation.field, violation.rule))
@@ -65,7 +80,8 @@ def check_capability(
     return out
 
 
-def _unmatched_selector(workload: Workload, catalog: Catalog) -> Violation:
+def _unmatched_selector(workload: Workload, hosts: Hosts) -> Violation:
+    catalog = hosts.catalog
     selector = ", ".join(
         f"{quote(k)}={quote(v)}" for k, v in sorted(workload.host_selector.items())
     )
@@ -73,42 +89,43 @@ def _unmatched_selector(workload: Workload, catalog: Catalog) -> Violation:
         f"{g.name} ({', '.join(f'{k}={v}' for k, v in sorted(g.effective_labels.items()))})"
         for g in catalog.host_groups
     )
-    return Violation(
+    return HOSTGROUP_UNMATCHED.at(
         workload.list_path.rsplit(".", 1)[0] + ".hostSelector",
         Reason.NOT_SUPPORTED,
         f"no host group in the catalog ({catalog.source}) matches hostSelector {selector}; "
         f"the workload stays pending until a host with those labels joins. Known groups: {known}",
-        "hostgroup-unmatched",
-        Action.WARN,
     )
 
 
 class _GroupCheck:
     """The checks for one host group; one instance per group per review."""
 
-    __slots__ = ("catalog", "group", "memo", "routers", "where", "workload")
+    __slots__ = (
+        "catalog", "config_key", "group", "hosts", "http_key", "review", "routers", "where",
+        "workload",
+    )  # fmt: skip
 
     def __init__(
-        self,
-        workload: Workload,
-        catalog: Catalog,
-        group: HostGroup,
-        where: str,
-        memo: EntryMemo | None = None,
+        self, workload: Workload, hosts: Hosts, group: HostGroup, where: str, review: Review
     ) -> None:
         self.workload = workload
-        self.memo = memo
-        self.catalog = catalog
+        self.review = review
+        self.hosts = hosts
+        self.catalog = hosts.catalog
         self.group = group
         self.where = where
+        # What this group's facts are kept under, per remembered entry.
+        self.config_key = ("config", group.name)
+        self.http_key = ("http", group.name)
         self.routers: dict[tuple[object, ...], Plugin | None] = {}
         """The multiplexer a named entry of each shape would reach; lists repeat shapes."""
 
     def run(self, claims: list[Claim]) -> list[Violation]:
         out: list[Violation] = []
+        configs = iter(self._remembered_configs([c for c in claims if c.plugin is not None]))
         for claim in claims:
             if claim.plugin is not None:
-                out.extend(self._remembered_config(claim, claim.plugin))
+                out.extend(next(configs))
             elif not claim.host:
                 out.append(self._unavailable(claim))
         conflicts, collisions = holdings(claims)
@@ -134,8 +151,8 @@ class _GroupCheck:
             )
         else:
             why = f", which is not available on this host{self.where}: {self._offers(entry)}"
-        return Violation(
-            self._path(entry), Reason.NOT_SUPPORTED, head + why, "interface-unavailable"
+        return INTERFACE_UNAVAILABLE.at(
+            self._path(entry), Reason.NOT_SUPPORTED, head + why, entry=entry.index
         )
 
     def _offers(self, entry: HostInterface) -> str:
@@ -145,14 +162,13 @@ class _GroupCheck:
             plugin = self.catalog.plugin(opt.id)
             if plugin.serves(entry, version):
                 return f"the plugin '{plugin.id}' serves it on hosts started with {opt.flag}"
-        offers = []
-        for plugin in self.catalog.registered(self.group).values():
-            for world in plugin.worlds:
-                if (world.namespace, world.package) != entry.package_key:
-                    continue
-                at = f"@{world.version}" if world.version else " (any version)"
-                only = f", only versions >= {plugin.claims.min_version}" if plugin.claims else ""
-                offers.append(f"{', '.join(sorted(world.offered))}{at} from '{plugin.id}'{only}")
+        offers = [
+            line
+            for plugin in self.hosts.registered(self.group).values()
+            for world in plugin.worlds
+            if (world.namespace, world.package) == entry.package_key
+            for line in [offer(plugin, world.version, world.offered)]
+        ]
         label = package_label(entry.namespace, entry.package)
         if not offers:
             return f"no plugin serves {label} at all"
@@ -170,7 +186,7 @@ class _GroupCheck:
             p for p in self.catalog.plugins
             if p.named_instances and first.package_key in p.packages
         ]  # fmt: skip
-        registered = self.catalog.registered(self.group)
+        registered = self.hosts.registered(self.group)
         here = [p for p in capable if p.id in registered]
         indexes = entry_label(e.index for e in conflict.entries)
         if here:
@@ -186,37 +202,38 @@ class _GroupCheck:
             fix = f"enable the '{capable[0].id}' plugin on this host{self.where}"
         else:
             fix = f"keep one named entry of {label}, or run hosts with a plugin that can"
-        return Violation(
+        return PLUGIN_NAMED_INSTANCES.at(
             self._path(conflict.entries[-1], ".name"),
             Reason.NOT_SUPPORTED,
             f"{conflict.message()} Here{self.where}: {indexes}; {fix}",
-            "plugin-named-instances",
+            entry=conflict.entries[-1].index,
         )
 
     def _collision(self, plugin: Plugin, entries: tuple[HostInterface, ...]) -> Violation:
         name = entries[0].name
         under = f'the name "{shown(name)}"' if name else "the default route (no name)"
-        return Violation(
+        return ROUTE_COLLISION.at(
             self._path(entries[-1], ".version"),
             Reason.DUPLICATE,
             f"{entry_label(e.index for e in entries)} both reach '{plugin.id}' under {under}, "
             "and its routing registry is keyed by name alone: one backend silently replaces "
             "the other, and which one is not defined. Give them different names",
-            "route-collision",
-            Action.WARN,
+            entry=entries[-1].index,
         )
 
     # Config the plugin reads
 
-    def _remembered_config(self, claim: Claim, plugin: Plugin) -> tuple[Violation, ...]:
-        """:meth:`_config`, kept on the claim, which is kept with its entry (binding.py):
-        a remembered entry's config is checked once. The memo's budget counts them."""
-        found = claim.found
-        if found is None:
-            found = claim.found = tuple(self._config(claim.entry, plugin))
-            if self.memo is not None and claim.entry.remembered:
-                self.memo.spend(claim.entry, verdict_bytes(found))
-        return found
+    def _remembered_configs(self, served: list[Claim]) -> list[tuple[Violation, ...]]:
+        """:meth:`_config` of each claim, asked of the review: a remembered entry's
+        config is checked once per host group (its plugin is its claim in this group)."""
+        plugins: dict[int, Plugin] = {}
+
+        def config(entry: HostInterface) -> tuple[Violation, ...]:
+            if not plugins:  # only on a miss: most entries are remembered
+                plugins.update((c.entry.index, c.plugin) for c in served if c.plugin)
+            return tuple(self._config(entry, plugins[entry.index]))
+
+        return self.review.derive_all([c.entry for c in served], self.config_key, config)
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
         mux = plugin.multiplex
@@ -246,12 +263,11 @@ class _GroupCheck:
                 )
         if plugin.unconfigured:
             out.append(
-                Violation(
+                PLUGIN_UNCONFIGURED.at(
                     self._path(entry),
                     Reason.NOT_SUPPORTED,
                     f"[{entry.index}] binds to '{plugin.id}'{self.where}: {plugin.unconfigured}",
-                    "plugin-unconfigured",
-                    Action.WARN,
+                    entry=entry.index,
                 )
             )
         if BACKEND_KEY in config and not reading(entry, plugin, None).reads(BACKEND_KEY):
@@ -259,11 +275,11 @@ class _GroupCheck:
         return out
 
     def _missing(self, entry: HostInterface, key: str, message: str) -> Violation:
-        return Violation(
+        return PLUGIN_CONFIG_MISSING.at(
             self._path(entry, f".config.{key}"),
             Reason.REQUIRED,
             f"[{entry.index}]: {message}",
-            "plugin-config-missing",
+            entry=entry.index,
         )
 
     def _backend(self, entry: HostInterface, plugin: Plugin, mux: Multiplex) -> list[Violation]:
@@ -273,12 +289,12 @@ class _GroupCheck:
             why = remembered_url_problem(entry.config["url"], backend.url)
             if why is not None:
                 return [
-                    Violation(
+                    BACKEND_CONFIG_INVALID.at(
                         self._path(entry, ".config.url"),
                         Reason.INVALID,
                         f"[{entry.index}] routes to the {backend.name} backend of "
                         f"'{plugin.id}', which cannot use config.url: {why}",
-                        "backend-config-invalid",
+                        entry=entry.index,
                     )
                 ]
         if not (choice.unknown or choice.missing):
@@ -288,24 +304,24 @@ class _GroupCheck:
                 " (unless configFrom/secretFrom replaces it)" if entry.external_config else ""
             )
             return [
-                Violation(
+                BACKEND_UNKNOWN.at(
                     self._path(entry, ".config.backend"),
                     Reason.NOT_SUPPORTED,
                     f"[{entry.index}]: {unknown_backend_message(entry, plugin)}{replaced}",
-                    "backend-unknown",
-                    Action.WARN if entry.external_config else Action.DENY,
+                    action=Action.WARN if entry.external_config else Action.DENY,
+                    entry=entry.index,
                 )
             ]
         if entry.external_config or backend is None:
             return []
         return [
-            Violation(
+            BACKEND_CONFIG_MISSING.at(
                 self._path(entry, f".config.{key}"),
                 Reason.REQUIRED,
                 f"[{entry.index}] routes to the {backend.name} backend of '{plugin.id}'"
                 f"{self.where}: {missing_key_message(entry, backend, key)}; set config.{key}"
                 f"{EXTERNAL}",
-                "backend-config-missing",
+                entry=entry.index,
             )
             for key in choice.missing
         ]
@@ -316,7 +332,7 @@ class _GroupCheck:
         shape = (entry.package_key, version, entry.interfaces)
         if shape not in self.routers:
             self.routers[shape] = next(
-                (p for p in self.catalog.registered(self.group).values()
+                (p for p in self.hosts.registered(self.group).values()
                  if p.multiplex is not None and p.named_instances and p.serves(entry, version)),
                 None,
             )  # fmt: skip
@@ -328,13 +344,12 @@ class _GroupCheck:
             )
         else:
             fix = "remove config.backend, or use a host whose plugin routes by backend"
-        return Violation(
+        return BACKEND_IGNORED.at(
             self._path(entry, ".config.backend"),
             Reason.NOT_SUPPORTED,
             f"[{entry.index}] sets config.backend, but the host binds it to '{plugin.id}'"
             f"{what}{self.where}, which does not read it; {fix}",
-            "backend-ignored",
-            Action.WARN,
+            entry=entry.index,
         )
 
     # HTTP routing
@@ -344,15 +359,11 @@ class _GroupCheck:
         entry = first_handler(entries)
         if entry is None:
             return []
-        if not entry.remembered:
-            return self._entry_point(read_entry_point(entry))
-        key = ("http", self.group.name)
-        found: tuple[Violation, ...] | None = entry.derived.get(key)
-        if found is None:
-            found = entry.derived[key] = tuple(self._entry_point(read_entry_point(entry)))
-            if self.memo is not None:
-                self.memo.spend(entry, verdict_bytes(found))
-        return found
+        return self.review.derived(
+            entry,
+            self.http_key,
+            lambda e: tuple(self._entry_point(read_entry_point(e))),
+        )
 
     def _entry_point(self, point: EntryPoint) -> list[Violation]:
         entry = point.entry
@@ -364,26 +375,26 @@ class _GroupCheck:
                 )
                 hint = f" (config.{typo} is not read; the key is host)" if typo else ""
                 out.append(
-                    Violation(
+                    HTTP_HOST.at(
                         self._path(entry, ".config.host"),
                         Reason.REQUIRED,
                         f"[{entry.index}] is the workload's HTTP entry point, and the host's "
                         f"router{self.where} finds workloads by config.host{hint}; without it "
                         'the host fails the workload ("no host header found"). Set config.host '
                         "to the host name requests arrive with, e.g. host: app.example.com",
-                        "http-host",
+                        entry=entry.index,
                     )
                 )
         elif not is_valid_hostname(point.host):
             out.append(
-                Violation(
+                HTTP_HOST.at(
                     self._path(entry, ".config.host"),
                     Reason.INVALID,
                     f"config.host of [{entry.index}] is not a valid RFC 1123 host name "
                     f"({why_invalid(point.host)}), and the host's router{self.where} fails the "
                     'workload for it ("primary host ... is not a valid RFC 1123 hostname"). '
                     "Write a bare host name such as app.example.com: no scheme, port or path",
-                    "http-host",
+                    entry=entry.index,
                 )
             )
         if point.bad_aliases or point.unchecked:
@@ -402,12 +413,11 @@ class _GroupCheck:
                     f"{point.unchecked} names past the first {MAX_ALIASES} were not checked"
                 )
             out.append(
-                Violation(
+                HTTP_HOST_ALIAS.at(
                     self._path(entry, f".config.{ALIASES_KEY}"),
                     Reason.INVALID,
                     f"config.{ALIASES_KEY} of [{entry.index}]: " + "; ".join(parts),
-                    "http-host-alias",
-                    Action.WARN,
+                    entry=entry.index,
                 )
             )
         return out

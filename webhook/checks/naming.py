@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from webhook.model import HostInterface, Workload
+from webhook.rulebook import NAME_REQUIRED, NAME_UNIQUE
 from webhook.text import shown
 from webhook.violations import Reason, Violation, entry_label
 
@@ -33,12 +34,11 @@ def check_strict_naming(workload: Workload, entries: list[HostInterface]) -> lis
         for entry in group:
             if not entry.named:
                 out.append(
-                    Violation(
+                    NAME_REQUIRED.at(
                         workload.entry_path(entry.index, ".name"),
                         Reason.REQUIRED,
                         f"{all_indexes} all import {package_id}; entry [{entry.index}] needs a "
                         "unique name so each import can be routed (e.g. name: cache)",
-                        "name-required",
                     )
                 )
         by_name: dict[str, list[HostInterface]] = defaultdict(list)
@@ -48,13 +48,12 @@ def check_strict_naming(workload: Workload, entries: list[HostInterface]) -> lis
         for name, same in by_name.items():
             for entry in same[1:]:
                 out.append(
-                    Violation(
+                    NAME_UNIQUE.at(
                         workload.entry_path(entry.index, ".name"),
                         Reason.DUPLICATE,
                         f"{entry_label(e.index for e in same)} are {package_id} entries all named "
                         f'"{shown(name)}"; names must be unique within {package_id} whatever the '
                         f"version; rename [{entry.index}]",
-                        "name-unique",
                     )
                 )
     return out

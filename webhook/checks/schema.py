@@ -7,22 +7,29 @@ value, ``null`` on an optional field counts as absent (the API server prunes it)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from webhook.fingerprints import MAX_ENTRIES, EntryMemo, Print
-from webhook.manifests import SpecGap
+from webhook.crd import ENTRY_FIELDS, MAX_ENTRIES, MAX_LENGTH, NAME_PATTERN
+from webhook.facts import FRESH_REVIEW, Review
 from webhook.model import HostInterface, Workload
-from webhook.text import shown
-from webhook.violations import Action, Reason, Violation
-
-MAX_LENGTH = {"namespace": 128, "package": 128, "version": 64, "name": 64}
-NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$"
-_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: RE2's $ never matches before "\n"
-KNOWN_FIELDS = frozenset(
-    {"namespace", "package", "interfaces", "version", "name", "config", "configFrom", "secretFrom"}
+from webhook.rulebook import (
+    SCHEMA_MAX_ITEMS,
+    SCHEMA_MAX_LENGTH,
+    SCHEMA_MIN_ITEMS,
+    SCHEMA_PATTERN,
+    SCHEMA_REQUIRED,
+    SCHEMA_TYPE,
+    SCHEMA_UNKNOWN_FIELD,
 )
+from webhook.text import shown
+from webhook.violations import Reason, Violation
+from webhook.workloads import SpecGap
+
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: RE2's $ never matches before "\n"
 _STR = frozenset({str})
+_UNTYPABLE = frozenset({SCHEMA_TYPE.id, SCHEMA_REQUIRED.id})
+"""An entry with these cannot be typed: the checks after the schema leave it out."""
 MAX_ITEM_REPORTS = 10
 """Violations reported for the items of one list or map in one entry; the rest are
 counted in one more, so a 3 MiB list of bad items gets a short answer."""
@@ -75,29 +82,27 @@ def type_name(value: Any) -> str:
 
 def _type(field: str, want: str, value: Any, hint: str = "") -> Violation:
     message = f"must be of type {want}, got {type_name(value)} {quote(value)}"
-    return Violation(field, Reason.INVALID, message + (f"; {hint}" if hint else ""), "schema-type")
+    return SCHEMA_TYPE.at(field, Reason.INVALID, message + (f"; {hint}" if hint else ""))
 
 
 def check_spec_gap(gap: SpecGap) -> Violation:
     """A spec path that is missing or not an object."""
     if not gap.present or gap.value is None:
-        return Violation(
-            gap.path, Reason.REQUIRED, f"{gap.path} is required for this kind", "schema-required"
+        return SCHEMA_REQUIRED.at(
+            gap.path, Reason.REQUIRED, f"{gap.path} is required for this kind"
         )
     return _type(gap.path, "object", gap.value)
 
 
-def check_schema(
-    workload: Workload, prints: list[Print | None] | None = None, memo: EntryMemo | None = None
-) -> SchemaResult:
+def check_schema(workload: Workload, review: Review = FRESH_REVIEW) -> SchemaResult:
     """Every schema violation of the hostInterfaces list and the hostSelector.
 
     A list over the limit is refused on its length and only its first
     ``MAX_ENTRIES`` entries are looked at: the API server refuses it whole anyway, and
     an attacker's 3 MiB list of bad entries must cost a short answer.
 
-    With ``prints`` and ``memo`` (webhook/fingerprints.py), an entry seen before at the
-    same position is taken from the memo, and a new valid one is kept there.
+    An entry ``review`` typed before at the same position is taken from it, and a new
+    valid one is offered to it (webhook/facts.py).
     """
     violations = check_selector(workload)
     raw = workload.raw_entries
@@ -109,30 +114,27 @@ def check_schema(
         return SchemaResult([], violations, None)
     if len(raw) > MAX_ENTRIES:
         violations.append(
-            Violation(
+            SCHEMA_MAX_ITEMS.at(
                 workload.list_path,
                 Reason.TOO_MANY,
                 f"{len(raw)}: must have at most {MAX_ENTRIES} items",
-                "schema-max-items",
             )
         )
     entries: list[HostInterface] = []
     cel_input: list[dict[str, Any]] = []
     for index, item in enumerate(raw[:MAX_ENTRIES]):
-        fingerprint = prints[index] if prints is not None else None
-        if fingerprint is not None and memo is not None:
-            known = memo.typed(fingerprint, index, workload.list_path)
-            if known is not None:
-                entries.append(known[0])
-                cel_input.append(known[1])
-                continue
+        known = review.typed(index)
+        if known is not None:
+            entries.append(known[0])
+            cel_input.append(known[1])
+            continue
         entry, cel_entry, problems = _check_entry(workload, index, item)
         violations.extend(problems)
         if entry is not None and cel_entry is not None:
             entries.append(entry)
             cel_input.append(cel_entry)
-            if fingerprint is not None and memo is not None and not problems:
-                memo.keep_typed(fingerprint, index, workload.list_path, (entry, cel_entry))
+            if not problems:
+                review.keep_typed(index, (entry, cel_entry))
     return SchemaResult(entries, violations, cel_input)
 
 
@@ -193,7 +195,7 @@ def _valid_entry(index: int, item: Any) -> tuple[HostInterface, dict[str, Any]] 
     Admission sits on the API server's hot path; the detailed walk below runs only
     when something is wrong. Strings must be text (``isascii`` decides nearly always).
     """
-    if type(item) is not dict or not item.keys() <= KNOWN_FIELDS:
+    if type(item) is not dict or not item.keys() <= ENTRY_FIELDS:
         return None
     get = item.get
     ns, pkg, ifaces = get("namespace"), get("package"), get("interfaces")
@@ -246,8 +248,8 @@ def _typed(index: int, item: dict[str, Any]) -> tuple[HostInterface, dict[str, A
     """
     cel_entry = (
         dict(item)
-        if item.keys() <= KNOWN_FIELDS
-        else {k: v for k, v in item.items() if k in KNOWN_FIELDS}
+        if item.keys() <= ENTRY_FIELDS
+        else {k: v for k, v in item.items() if k in ENTRY_FIELDS}
     )
     # The API server escapes these two for CEL: they are CEL reserved words.
     cel_entry["__namespace__"] = cel_entry.pop("namespace")
@@ -276,19 +278,18 @@ def _check_entry(
         return valid[0], valid[1], []
     path = workload.entry_path(index)
     if not isinstance(item, dict):
-        return None, None, [_type(path, "object", item)]
+        return None, None, [replace(_type(path, "object", item), entry=index)]
     out: list[Violation] = []
     values: dict[str, Any] = {}
     for field in ("namespace", "package"):
         value = item.get(field)
         if value is None:
             out.append(
-                Violation(
+                SCHEMA_REQUIRED.at(
                     f"{path}.{field}",
                     Reason.REQUIRED,
                     f"every hostInterfaces entry needs a {field} (e.g. {field}: "
                     f"{'wasi' if field == 'namespace' else 'keyvalue'})",
-                    "schema-required",
                 )
             )
         else:
@@ -302,12 +303,11 @@ def _check_entry(
     name = values.get("name")
     if isinstance(name, str) and _is_text(name) and not _NAME_RE.fullmatch(name):
         out.append(
-            Violation(
+            SCHEMA_PATTERN.at(
                 f"{path}.name",
                 Reason.INVALID,
                 f"{quote(name)}: must match {NAME_PATTERN} (lowercase letters, digits "
                 "and '-', starting with a letter or digit)",
-                "schema-pattern",
             )
         )
     out.extend(_check_interfaces(f"{path}.interfaces", item.get("interfaces")))
@@ -315,31 +315,30 @@ def _check_entry(
     for field in ("configFrom", "secretFrom"):
         out.extend(_check_refs(f"{path}.{field}", item.get(field)))
     unknown = [
-        Violation(
+        SCHEMA_UNKNOWN_FIELD.at(
             f"{path}.{_key(key)}" if isinstance(key, str) else path,
             Reason.NOT_SUPPORTED,
             f"unknown field {quote(key)}; the API server drops it silently "
-            f"(known fields: {', '.join(sorted(KNOWN_FIELDS))})",
-            "schema-unknown-field",
-            Action.WARN,
+            f"(known fields: {', '.join(sorted(ENTRY_FIELDS))})",
         )
         for key in item
-        if key not in KNOWN_FIELDS
+        if key not in ENTRY_FIELDS
     ]
     out.extend(_capped(path, unknown))
-    if any(v.rule in ("schema-type", "schema-required") for v in out):
+    # the slow path only: say which entry each violation is about (the ratchet reads it)
+    out = [replace(v, entry=index) for v in out]
+    if any(v.rule in _UNTYPABLE for v in out):
         return None, None, out
     entry, cel_entry = _typed(index, item)
     return entry, cel_entry, out
 
 
 def _not_text(path: str) -> Violation:
-    return Violation(
+    return SCHEMA_TYPE.at(
         path,
         Reason.INVALID,
         "must be valid Unicode text (it holds a lone surrogate, which the API server "
         "would have replaced)",
-        "schema-type",
     )
 
 
@@ -352,11 +351,8 @@ def _check_string(path: str, field: str, value: Any) -> list[Violation]:
     limit = MAX_LENGTH[field]
     if len(value) > limit:
         return [
-            Violation(
-                path,
-                Reason.TOO_LONG,
-                f"may not be more than {limit} characters (got {len(value)})",
-                "schema-max-length",
+            SCHEMA_MAX_LENGTH.at(
+                path, Reason.TOO_LONG, f"may not be more than {limit} characters (got {len(value)})"
             )
         ]
     return []
@@ -365,22 +361,20 @@ def _check_string(path: str, field: str, value: Any) -> list[Violation]:
 def _check_interfaces(path: str, value: Any) -> list[Violation]:
     if value is None:
         return [
-            Violation(
+            SCHEMA_REQUIRED.at(
                 path,
                 Reason.REQUIRED,
                 "list the interfaces this entry imports (e.g. interfaces: [store])",
-                "schema-required",
             )
         ]
     if not isinstance(value, list):
         return [_type(path, "array", value)]
     if not value:
         return [
-            Violation(
+            SCHEMA_MIN_ITEMS.at(
                 path,
                 Reason.REQUIRED,
                 "must have at least 1 item; list the interfaces this entry imports",
-                "schema-min-items",
             )
         ]
     bad = [
@@ -397,12 +391,11 @@ def _check_config(path: str, value: Any) -> list[Violation]:
     if not isinstance(value, dict):
         # Only types are reported: config values may be secrets, so they are never quoted.
         return [
-            Violation(
+            SCHEMA_TYPE.at(
                 path,
                 Reason.INVALID,
                 f"must be of type object, got {type_name(value)}; config maps keys to string "
                 "values",
-                "schema-type",
             )
         ]
     bad = []
@@ -410,11 +403,10 @@ def _check_config(path: str, value: Any) -> list[Violation]:
         field = f"{path}.{_key(key)}"
         if not isinstance(v, str):
             bad.append(
-                Violation(
+                SCHEMA_TYPE.at(
                     field,
                     Reason.INVALID,
                     f"must be of type string, got {type_name(v)}; quote the value",
-                    "schema-type",
                 )
             )
         elif not (_is_text(v) and _is_text(key)):

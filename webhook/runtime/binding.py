@@ -29,16 +29,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from webhook.facts import FRESH_REVIEW
 from webhook.model import HostInterface
+from webhook.runtime.catalog import Plugin
 from webhook.runtime.wit import host_served, host_version, package_label
 from webhook.text import shown
 
-if TYPE_CHECKING:  # plugins come from the catalog, which builds binders from this module
-    from webhook.runtime.catalog import Plugin
-    from webhook.violations import Violation
+if TYPE_CHECKING:
+    from webhook.facts import Review
 
 
-@dataclass(slots=True)  # nothing mutates a claim but ``found``, filled once
+@dataclass(slots=True)  # nothing mutates a claim; ``holding`` is set as it is built
 class Claim:
     entry: HostInterface
     plugin: Plugin | None
@@ -50,9 +51,6 @@ class Claim:
     holding: tuple[str, str, str, str] | None = None
     """What the plugin keys the entry by, where two entries under one key clash (see
     :func:`holdings`); ``None`` when it holds nothing to compare."""
-    found: tuple[Violation, ...] | None = None
-    """What the plugin's config checks found in the entry, once they ran
-    (webhook/checks/capability.py)."""
 
     def __post_init__(self) -> None:
         plugin, entry = self.plugin, self.entry
@@ -115,25 +113,10 @@ class Binder:
         self.candidates = candidates
         self._shapes: dict[tuple[str, str, str | None, tuple[str, ...]], _Shape] = {}
 
-    def bind(self, entries: Sequence[HostInterface]) -> list[Claim]:
-        """One claim per entry, in entry order.
-
-        A claim depends on its entry alone, so a remembered entry keeps it
-        (``derived``) and is not bound again when the memo hands it back. Only those:
-        entry and claim refer to each other, and the memo breaks that cycle when it
-        lets its entries go, so reference counting frees them at once rather than a
-        garbage collection pass that would stall a review.
-        """
-        claims = []
-        for entry in entries:
-            if not entry.remembered:
-                claims.append(self._claim(entry))
-                continue
-            claim = entry.derived.get(self)
-            if claim is None:
-                claim = entry.derived[self] = self._claim(entry)
-            claims.append(claim)
-        return claims
+    def bind(self, entries: Sequence[HostInterface], review: Review = FRESH_REVIEW) -> list[Claim]:
+        """One claim per entry, in entry order. A claim depends on its entry alone, so
+        ``review`` may hand back the one made for a remembered entry (webhook/facts.py)."""
+        return review.derive_all(entries, self, self._claim)
 
     def _claim(self, entry: HostInterface) -> Claim:
         if host_served(entry):

@@ -6,6 +6,9 @@ Catalogs are data (YAML or JSON), never code. The embedded default
 format's JSON Schema is :func:`catalog_json_schema` (``bindcheck catalog schema``,
 and ``docs/catalog.schema.json`` in the repository).
 
+Loading a catalog file is webhook/runtime/catalog_files.py; the hosts a catalog
+describes, ready to bind entries, are webhook/runtime/hosts.py.
+
 The vocabulary follows the host's own plugin trait
 (crates/wash-runtime/src/plugin/mod.rs): a plugin has an id, a world (what it
 imports and exports, possibly spread over several entries of one package),
@@ -15,20 +18,13 @@ entry to a backend chosen by ``config.backend`` (plugin/multiplex.rs).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Sequence
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from webhook.errors import CatalogError, InputError
-from webhook.manifests import load_config_yaml
 from webhook.model import HostInterface
-from webhook.runtime.binding import Binder
 from webhook.runtime.wit import at_least, parse_semver, versions_compatible
 
 DEFAULT_CATALOG = "embedded default"
@@ -284,80 +280,6 @@ class Catalog(_Strict):
     def plugin(self, plugin_id: str) -> Plugin:
         return self._by_id[plugin_id]
 
-    def registered(self, group: HostGroup) -> dict[str, Plugin]:
-        """The group's plugins by id, in id order (the order a host tries them in)."""
-        return self._registered[group.name]
-
-    def binder(self, group: HostGroup) -> Binder:
-        """Binds entries as a host of ``group`` does (webhook/runtime/binding.py)."""
-        return self._binders[group.name]
-
     @cached_property
     def _by_id(self) -> dict[str, Plugin]:
         return {p.id: p for p in self.plugins}
-
-    @cached_property
-    def _registered(self) -> dict[str, dict[str, Plugin]]:
-        # Computed once: the binding on the admission hot path reads these.
-        return {
-            g.name: {i: self._by_id[i] for i in sorted(set(g.plugins))} for g in self.host_groups
-        }
-
-    @cached_property
-    def _binders(self) -> dict[str, Binder]:
-        return {
-            name: Binder(plugins, index_by_package(list(plugins.values())))
-            for name, plugins in self._registered.items()
-        }
-
-
-def index_by_package(plugins: Sequence[Plugin]) -> dict[tuple[str, str], list[Plugin]]:
-    """Plugins by the (namespace, package) they serve, order kept within each package."""
-    by_package: dict[tuple[str, str], list[Plugin]] = defaultdict(list)
-    for plugin in plugins:
-        for key in plugin.packages:
-            by_package[key].append(plugin)
-    return dict(by_package)
-
-
-def load_catalog(path: str | None) -> Catalog | None:
-    """``None``/absent → embedded default; ``"none"`` → no catalog; else the file."""
-    if path == "none":
-        return None
-    if path is None:
-        text = resources.files("webhook").joinpath("data/default-catalog.yaml").read_text()
-        return parse_catalog(text, DEFAULT_CATALOG)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(path, "", f"cannot read catalog: {exc}") from None
-    return parse_catalog(text, path)
-
-
-def parse_catalog(text: str, source: str) -> Catalog:
-    """Validate a catalog text; errors name the path inside the file."""
-    try:
-        data: Any = load_config_yaml(text, source)
-    except InputError as exc:
-        where = f"line {exc.line}" if exc.line else ""
-        raise CatalogError(source, where, exc.message) from None
-    if not isinstance(data, dict):
-        raise CatalogError(source, "", "a catalog is a mapping with hostGroups and plugins")
-    try:
-        catalog = Catalog.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise CatalogError(source, path, message) from None
-    catalog.__dict__["source"] = source  # frozen model; set once, before anyone holds it
-    return catalog
-
-
-def catalog_json_schema() -> str:
-    """The catalog format as JSON Schema (draft 2020-12), for editors and CI linters."""
-    schema = Catalog.model_json_schema(by_alias=True, mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "bindcheck host catalog"
-    schema.get("properties", {}).pop("source", None)
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

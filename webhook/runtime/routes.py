@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from webhook.model import HostInterface
 from webhook.runtime.binding import Claim
-from webhook.runtime.catalog import Catalog, HostGroup
 from webhook.runtime.http import ALIASES_KEY, HOST_KEY
 from webhook.runtime.multiplex import choose_backend, route_key
 from webhook.runtime.settings import Reading, reading, visible_settings
@@ -30,11 +29,6 @@ class Route:
     settings: dict[str, str]
     ignored: list[str] = field(default_factory=list)
     """Config keys the serving plugin never reads."""
-
-
-def bind_group(entries: list[HostInterface], catalog: Catalog, group: HostGroup) -> list[Claim]:
-    """The claims a host of ``group`` makes for ``entries``."""
-    return catalog.binder(group).bind(entries)
 
 
 def routes_for(claims: list[Claim]) -> list[Route]:

@@ -19,13 +19,15 @@ from functools import lru_cache
 from webhook.model import HostInterface
 from webhook.text import SHOWN, shown
 
-_NUMERIC = r"(?:0|[1-9][0-9]*)"
-_PRE_IDENT = rf"(?:{_NUMERIC}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER = re.compile(
-    rf"({_NUMERIC})\.({_NUMERIC})\.({_NUMERIC})"
-    rf"(?:-({_PRE_IDENT}(?:\.{_PRE_IDENT})*))?"
-    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
+SEMVER_PATTERN = (
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?"
+    r"(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?"
 )
+"""Strict semver 2.0.0, in the syntax Python's re and RE2 (CEL's ``matches``) share:
+the checks and the policy export judge versions by this one pattern. Groups 1-3 are
+the numbers, 4 the prerelease with its ``-``, 8 the build with its ``+``."""
+_SEMVER = re.compile(SEMVER_PATTERN)
 _U64_MAX = 2**64 - 1
 
 HTTP_HOST_SERVED = frozenset({"incoming-handler", "outgoing-handler", "handler"})
@@ -53,8 +55,8 @@ def parse_semver(version: str) -> Semver | None:
     major, minor, patch = (int(match.group(i)) for i in (1, 2, 3))
     if max(major, minor, patch) > _U64_MAX:
         return None
-    pre = tuple(match.group(4).split(".")) if match.group(4) else ()
-    build = tuple(match.group(5).split(".")) if match.group(5) else ()
+    pre = tuple(match.group(4)[1:].split(".")) if match.group(4) else ()
+    build = tuple(match.group(8)[1:].split(".")) if match.group(8) else ()
     return major, minor, patch, pre, build
 
 

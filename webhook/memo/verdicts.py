@@ -4,7 +4,7 @@ A verdict depends only on the kind, the hostInterfaces list and the hostSelector
 (rules and catalog are fixed for a validator's life; a reload builds a new
 validator and so a new cache). Scaling a workload, bumping an image or
 re-applying it unchanged sends the same list again, so those reviews skip the
-checks. Keys are digests (webhook/fingerprints.py, ``verdict_key``), so memory
+checks. Keys are digests (webhook/memo/prints.py, ``verdict_key``), so memory
 stays bounded whatever the lists hold; key order counts, which can only cost a
 hit, and values without a digest are simply not cached.
 """
