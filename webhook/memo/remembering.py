@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from webhook.violations import Violation
 
 T = TypeVar("T")
-_UNKNOWN = object()
 
 
 class Remembering:
@@ -50,7 +49,7 @@ class Remembering:
 class _Remembered:
     """One review's view of a :class:`Remembering`: the prints are computed once."""
 
-    __slots__ = ("_by_entry", "_kept", "_key", "_memo", "_path", "_prints", "_verdicts")
+    __slots__ = ("_kept", "_key", "_memo", "_path", "_prints", "_verdicts")
 
     def __init__(
         self,
@@ -61,10 +60,9 @@ class _Remembered:
     ) -> None:
         self._verdicts = owner.verdicts if owner.verdicts.size > 0 else None
         self._memo = memo = owner.entries
-        # The memo's tables, read directly: these lookups run for every entry of every
-        # review, and a call per lookup doubled the cost of a review of seen entries.
+        # The memo's table, read directly: this lookup runs for every entry of every
+        # review (derived facts go through EntryMemo.derive_all, one call per review).
         self._kept = memo.kept if memo is not None else None
-        self._by_entry = memo.by_entry if memo is not None else None
         self._path = path
         self._prints = prints
         self._key = key
@@ -103,17 +101,6 @@ class _Remembered:
     def derive_all(
         self, entries: Sequence[HostInterface], key: Hashable, compute: Callable[[HostInterface], T]
     ) -> list[T]:
-        by_entry = self._by_entry
-        if by_entry is None:
+        if self._memo is None:
             return [compute(entry) for entry in entries]
-        memo = self._memo
-        assert memo is not None  # by_entry is its table
-        out: list[T] = []
-        for entry in entries:
-            kept = by_entry.get(id(entry))
-            if kept is None:
-                out.append(compute(entry))  # not an entry the memo keeps
-                continue
-            found = kept.derived.get(key, _UNKNOWN) if kept.typed[0] is entry else _UNKNOWN
-            out.append(memo.derived(entry, key, compute) if found is _UNKNOWN else found)  # type: ignore[arg-type]
-        return out
+        return self._memo.derive_all(entries, key, compute)
