@@ -35,11 +35,12 @@ lint: setup  ## format check, lint, strict typing, import layers
 test: lint tools  ## lint, then the whole test suite
 	$(BIN)/pytest
 
-bench: setup  ## print latency and throughput figures (not a test)
+bench: setup  ## print latency and throughput figures (not a test); AGAINST=DIR: also this tree vs that checkout, in interleaved pairs
 	$(PY) bench/core_bench.py
 	$(PY) bench/cli_bench.py
 	$(PY) bench/server_bench.py
 	$(PY) bench/apiserver_bench.py
+	$(if $(AGAINST),$(PY) bench/pair_bench.py --against $(AGAINST))
 
 soak: setup  ## 60 s at concurrency 64, every answer checked, memory growth measured
 	$(PY) bench/soak.py --duration 60 --concurrency 64

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from webhook.core import build_validator
 from webhook.memo import Remembering
-from webhook.memo.entries import EntryMemo
+from webhook.memo.entries import EntryMemo, fact_bytes
 from webhook.memo.prints import entry_prints, verdict_key
-from webhook.memo.verdicts import VerdictCache
+from webhook.memo.verdicts import VerdictCache, verdict_bytes
 from webhook.model import HostInterface
 from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Reason, Violation
@@ -244,6 +244,21 @@ def test_what_a_remembered_entry_carries_is_counted():
         v.check(workload([bad_url, entry(name=other)]))
     # the typed entry, and the finding kept beside it (its message alone is ~100 bytes)
     assert facts.entries.bytes - clean > 4 * len(entry_prints([bad_url])[0]) + 256 + 300
+    # The finding rides in the entry's fact for its host group, (claim, findings): the
+    # record is charged what the finding's texts take, on top of what an equally long
+    # clean entry costs.
+    records = {r.typed[0].config.get("url"): r for r in facts.entries.kept.values()}
+    finding = next(f for r in [records["ftp://x"]] for _, f in r.derived.values() if f)
+    assert finding[0].rule == "backend-config-invalid"
+    kept_typed = [r for r in facts.entries.kept.values() if r.typed[0].name == "b"]
+    assert records["ftp://x"].bytes - kept_typed[0].bytes >= verdict_bytes(finding) - 64
+
+
+def test_a_fact_is_charged_the_violations_it_holds_nested_or_not():
+    found = Violation("f", Reason.INVALID, "m" * 1000, "schema-type")
+    assert fact_bytes((found,)) == verdict_bytes((found,))
+    assert fact_bytes((object(), (found,))) == verdict_bytes((found,))
+    assert fact_bytes((object(), ())) == verdict_bytes(()) and fact_bytes(object()) == 0
 
 
 def test_an_entry_is_remembered_at_its_position_only():

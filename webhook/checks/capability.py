@@ -8,6 +8,8 @@ component: a host binds only those, and a manifest does not say which they are.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from webhook.checks.schema import quote
 from webhook.facts import FRESH_REVIEW, Review
 from webhook.model import HostInterface, Workload
@@ -71,8 +73,7 @@ def check_capability(
     seen: set[tuple[str, str]] = set()  # one report per field and rule across groups
     for group in groups:
         where = f" in host group '{group.name}'" if len(catalog.host_groups) > 1 else ""
-        claims = hosts.binder(group).bind(entries, review)
-        found = _GroupCheck(workload, hosts, group, where, review).run(claims)
+        found = _GroupCheck(workload, hosts, group, where, review).run(entries)
         for violation in found:
             if (violation.field, violation.rule) not in seen:
                 seen.add((violation.field, violation.rule))
@@ -101,8 +102,8 @@ class _GroupCheck:
     """The checks for one host group; one instance per group per review."""
 
     __slots__ = (
-        "catalog", "config_key", "group", "hosts", "http_key", "review", "routers", "where",
-        "workload",
+        "binder", "catalog", "entry_key", "group", "hosts", "http_key", "review", "routers",
+        "where", "workload",
     )  # fmt: skip
 
     def __init__(
@@ -114,18 +115,22 @@ class _GroupCheck:
         self.catalog = hosts.catalog
         self.group = group
         self.where = where
-        # What this group's facts are kept under, per remembered entry.
-        self.config_key = ("config", group.name)
-        self.http_key = ("http", group.name)
+        self.binder = binder = hosts.binder(group)
+        # What this group's facts are kept under, per remembered entry: the binder for
+        # what the entry gets in the group, the group's name for its entry point. Both
+        # are built once, not per review (a key tuple per review is measurable).
+        self.entry_key: Hashable = binder
+        self.http_key: Hashable = group.name
         self.routers: dict[tuple[object, ...], Plugin | None] = {}
         """The multiplexer a named entry of each shape would reach; lists repeat shapes."""
 
-    def run(self, claims: list[Claim]) -> list[Violation]:
+    def run(self, entries: list[HostInterface]) -> list[Violation]:
         out: list[Violation] = []
-        configs = iter(self._remembered_configs([c for c in claims if c.plugin is not None]))
-        for claim in claims:
+        claims = []
+        for claim, config in self.review.derive_all(entries, self.entry_key, self._entry_facts):
+            claims.append(claim)
             if claim.plugin is not None:
-                out.extend(next(configs))
+                out.extend(config)
             elif not claim.host:
                 out.append(self._unavailable(claim))
         conflicts, collisions = holdings(claims)
@@ -223,17 +228,13 @@ class _GroupCheck:
 
     # Config the plugin reads
 
-    def _remembered_configs(self, served: list[Claim]) -> list[tuple[Violation, ...]]:
-        """:meth:`_config` of each claim, asked of the review: a remembered entry's
-        config is checked once per host group (its plugin is its claim in this group)."""
-        plugins: dict[int, Plugin] = {}
-
-        def config(entry: HostInterface) -> tuple[Violation, ...]:
-            if not plugins:  # only on a miss: most entries are remembered
-                plugins.update((c.entry.index, c.plugin) for c in served if c.plugin)
-            return tuple(self._config(entry, plugins[entry.index]))
-
-        return self.review.derive_all([c.entry for c in served], self.config_key, config)
+    def _entry_facts(self, entry: HostInterface) -> tuple[Claim, tuple[Violation, ...]]:
+        """What this group makes of ``entry`` alone: where it lands, and what its
+        plugin's config checks find. One fact, asked of the review once per entry: a
+        remembered entry is bound and checked once per host group."""
+        claim = self.binder.claim(entry)
+        plugin = claim.plugin
+        return claim, (tuple(self._config(entry, plugin)) if plugin is not None else ())
 
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
         mux = plugin.multiplex

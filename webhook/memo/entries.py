@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from webhook.memo.verdicts import verdict_bytes
+from webhook.violations import Violation
 
 if TYPE_CHECKING:
     from webhook.facts import Typed
@@ -49,6 +50,17 @@ def held_bytes(value: Any) -> int:
         elif hasattr(obj, "__slots__"):
             stack.extend(getattr(obj, name) for name in obj.__slots__ if hasattr(obj, name))
     return total
+
+
+def fact_bytes(fact: object) -> int:
+    """What a derived fact costs the budget: the violations in it, and in the tuples it
+    nests, charged what their texts take (:func:`verdict_bytes`); claims, the other
+    facts, are in :attr:`EntryMemo.CLAIMS_ALLOWANCE`."""
+    if not isinstance(fact, tuple):
+        return 0
+    violations = tuple(v for v in fact if isinstance(v, Violation))
+    nested = sum(fact_bytes(item) for item in fact if isinstance(item, tuple))
+    return (verdict_bytes(violations) if violations or not fact else 0) + nested
 
 
 class _Kept:
@@ -99,7 +111,9 @@ class EntryMemo:
         """Kept entries by (print, position, path). Reviews read it without the lock
         (one dict read is atomic; writes take it)."""
         # The record of each kept entry object, so a fact about an entry the memo
-        # handed out finds its record; the record holds the entry, so its id is stable.
+        # handed out finds its record. The record holds the entry, so while it is
+        # here that id names that entry: a live object's id is never another's, and
+        # whoever asks about an entry holds it, so a record found by id is its own.
         self.by_entry: dict[int, _Kept] = {}
         self._lock = threading.Lock()
 
@@ -147,22 +161,28 @@ class EntryMemo:
         self, entry: HostInterface, key: Hashable, compute: Callable[[HostInterface], T]
     ) -> T:
         """``compute(entry)``, kept with ``entry`` when the memo keeps it."""
-        return self.derive_all((entry,), key, compute)[0]
+        kept = self.by_entry.get(id(entry))
+        if kept is None:
+            return compute(entry)  # not an entry the memo keeps
+        found = kept.derived.get(key, _UNKNOWN)
+        return self._derive(kept, entry, key, compute) if found is _UNKNOWN else found
 
     def derive_all(
         self, entries: Sequence[HostInterface], key: Hashable, compute: Callable[[HostInterface], T]
     ) -> list[T]:
         """:meth:`derived` of each entry, in one call: it runs for every entry of every
-        review, and a call per entry doubled the cost of a review of seen entries."""
-        by_entry = self.by_entry
+        review, and a call per entry doubled the cost of a review of seen entries, so
+        the loop repeats :meth:`derived`'s three lookups inline."""
+        get = self.by_entry.get
         out: list[T] = []
+        append = out.append
         for entry in entries:
-            kept = by_entry.get(id(entry))
-            if kept is None or kept.typed[0] is not entry:
-                out.append(compute(entry))  # not an entry the memo keeps
-                continue
-            found = kept.derived.get(key, _UNKNOWN)
-            out.append(self._derive(kept, entry, key, compute) if found is _UNKNOWN else found)
+            kept = get(id(entry))
+            if kept is not None:
+                found = kept.derived.get(key, _UNKNOWN)
+                append(self._derive(kept, entry, key, compute) if found is _UNKNOWN else found)
+            else:
+                append(compute(entry))  # not an entry the memo keeps
         return out
 
     def _derive(
@@ -172,10 +192,9 @@ class EntryMemo:
         key: Hashable,
         compute: Callable[[HostInterface], T],
     ) -> T:
-        """Compute a fact about a kept entry and keep it. Violation tuples are charged
-        what their texts take; claims are in the allowance."""
+        """Compute a fact about a kept entry and keep it, charged :func:`fact_bytes`."""
         found = compute(entry)
-        cost = verdict_bytes(found) if isinstance(found, tuple) else 0
+        cost = fact_bytes(found)
         with self._lock:
             if self.by_entry.get(id(entry)) is kept:  # not let go meanwhile
                 kept.derived[key] = found

@@ -96,7 +96,9 @@ class _Remembered:
     def derived(
         self, entry: HostInterface, key: Hashable, compute: Callable[[HostInterface], T]
     ) -> T:
-        return self.derive_all((entry,), key, compute)[0]
+        if self._memo is None:
+            return compute(entry)
+        return self._memo.derived(entry, key, compute)
 
     def derive_all(
         self, entries: Sequence[HostInterface], key: Hashable, compute: Callable[[HostInterface], T]

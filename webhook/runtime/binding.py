@@ -27,16 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from webhook.facts import FRESH_REVIEW
 from webhook.model import HostInterface
 from webhook.runtime.catalog import Plugin
 from webhook.runtime.wit import host_served, host_version, package_label
 from webhook.text import shown
-
-if TYPE_CHECKING:
-    from webhook.facts import Review
 
 
 @dataclass(slots=True)  # nothing mutates a claim; ``holding`` is set as it is built
@@ -113,12 +108,12 @@ class Binder:
         self.candidates = candidates
         self._shapes: dict[tuple[str, str, str | None, tuple[str, ...]], _Shape] = {}
 
-    def bind(self, entries: Sequence[HostInterface], review: Review = FRESH_REVIEW) -> list[Claim]:
-        """One claim per entry, in entry order. A claim depends on its entry alone, so
-        ``review`` may hand back the one made for a remembered entry (webhook/facts.py)."""
-        return review.derive_all(entries, self, self._claim)
+    def bind(self, entries: Sequence[HostInterface]) -> list[Claim]:
+        """One claim per entry, in entry order."""
+        return [self.claim(entry) for entry in entries]
 
-    def _claim(self, entry: HostInterface) -> Claim:
+    def claim(self, entry: HostInterface) -> Claim:
+        """Where ``entry`` lands; it depends on the entry alone, so a memo may keep it."""
         if host_served(entry):
             return Claim(entry, None, host=True)
         version = host_version(entry.version)
