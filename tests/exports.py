@@ -20,6 +20,10 @@ CATALOGS = {
     "none": "none",
     "plain": str(ROOT / "examples" / "plain-keyvalue-host.yaml"),
     "two-groups": str(FIXTURES / "catalogs" / "two-groups.yaml"),
+    # releases whose binder differs from the default's: no pinning by id, no P3
+    # handler (2.4); and main, whose plugins claim entries
+    "wasmcloud-2.4": "wasmcloud@2.4",
+    "wasmcloud-main": "wasmcloud@main",
 }
 PLURAL = {
     "WorkloadDeployment": "workloaddeployments",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import ROOT
 
 from webhook.cli import main
@@ -30,7 +31,7 @@ def test_schema_prints_json_schema_with_field_descriptions(capsys):
 
 
 def test_show_lists_plugins_in_binding_order_with_worlds_and_backends(capsys):
-    code, out, _ = run(capsys, "catalog", "show")
+    code, out, _ = run(capsys, "catalog", "show", "--host", "wasmcloud@main")
     assert code == 0
     assert "read from wasmCloud/wasmCloud@7cd553cc57cfb5a64717d76b11ddeea2cd8c0a8b" in out
     registered = out.split("opt-in")[0].splitlines()
@@ -40,6 +41,25 @@ def test_show_lists_plugins_in_binding_order_with_worlds_and_backends(capsys):
     assert "routes every entry by config.backend (default in-memory):" in out
     assert "claims only entries pinning version >= 0.3.0" in out
     assert "opt-in, registered only with --wasi-otel:" in out
+
+
+def test_show_names_the_default_release_and_how_its_hosts_bind(capsys):
+    code, out, _ = run(capsys, "catalog", "show")
+    assert code == 0 and out.startswith("host catalog: wasmcloud@2.7.0 (default)\n")
+    # v2.7.0's tag, and its behaviours: id order and pinning, but no claims() yet
+    assert "@9561cb59759fa15b0a64bdb0b318255309aeddcd (release v2.7.0)" in out
+    assert "plugins are tried by id" in out and "no plugin refuses an entry" in out
+    assert "claims only entries" not in out and "wasmcloud-messaging-async" not in out
+
+
+@pytest.mark.parametrize("release", ["wasmcloud@2.0.0", "wasmcloud@2.6", "wasmcloud@main"])
+def test_show_json_of_a_release_loads_back_as_the_same_catalog(capsys, tmp_path, release):
+    code, out, _ = run(capsys, "catalog", "show", "--format", "json", "--host", release)
+    data = json.loads(out)
+    del data["source"], data["bindingOrder"]
+    path = tmp_path / "copy.json"
+    path.write_text(json.dumps(data))
+    assert code == 0 and load_catalog(str(path)).model_dump() == load_catalog(release).model_dump()
 
 
 def test_show_json_carries_the_binding_order_and_round_trips(capsys, tmp_path):

@@ -191,6 +191,15 @@ def test_a_custom_catalog_and_rules_reach_the_server_and_roll_the_pods(tmp_path)
     assert before["checksum/config"] != after["checksum/config"]
 
 
+def test_a_release_reaches_the_server_and_a_wrong_one_is_refused():
+    args = one(render("--set", "catalog=wasmcloud@2.6"), "Deployment")["spec"]["template"]
+    assert "--catalog=wasmcloud@2.6" in args["spec"]["containers"][0]["args"]
+    assert "catalog" in helm_fails(*IMAGE, "--set", "catalog=wasmcloud@latest")
+    # the bundled policy is the default release's: another release needs its own export
+    err = helm_fails("--set", "enforcement=policy", "--set", "catalog=wasmcloud@2.6")
+    assert "bindcheck export vap" in err
+
+
 def test_the_rendered_catalog_and_rules_load_in_bindcheck(tmp_path):
     from webhook.cel.engines import make_engine
     from webhook.cel.rules import load_rule_text

@@ -118,8 +118,12 @@ def test_instance_id_and_display_omit_absent_parts():
 
 
 def test_the_embedded_catalog_loads_and_records_its_upstream_commit():
-    cat = load_catalog(None)
-    assert cat.upstream.commit == "7cd553cc57cfb5a64717d76b11ddeea2cd8c0a8b"
+    cat = load_catalog(None)  # the newest release, v2.7.0
+    assert cat.upstream.commit == "9561cb59759fa15b0a64bdb0b318255309aeddcd"
+    assert cat.upstream.release == "v2.7.0"
+    assert (
+        load_catalog("wasmcloud@main").upstream.commit == "7cd553cc57cfb5a64717d76b11ddeea2cd8c0a8b"
+    )
     assert all(p.source for p in cat.plugins), "every plugin cites where upstream defines it"
 
 

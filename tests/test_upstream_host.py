@@ -39,6 +39,8 @@ from webhook.runtime.wit import display, host_version, instance_id, is_incoming_
 from webhook.violations import Action, Policy
 
 COMMIT = "7cd553cc57cfb5a64717d76b11ddeea2cd8c0a8b"
+MAIN = "wasmcloud@main"
+"""The host model of that commit: these are its tests (the releases are test_releases.py)."""
 WIT = "crates/wash-runtime/src/wit.rs"
 WORKLOAD = "crates/wash-runtime/src/engine/workload.rs"
 MULTIPLEX = "crates/wash-runtime/src/plugin/multiplex.rs"
@@ -496,7 +498,7 @@ def test_unnamed_goes_to_the_regular_plugin_and_named_to_the_multiplexer():
 
 @upstream(WORKLOAD, "builtin_plugins_bind_their_declared_interfaces")
 def test_the_standard_host_binds_the_builtin_interfaces():
-    catalog = load_catalog(None)
+    catalog = load_catalog(MAIN)
     entries = [
         iface("wasmcloud:postgres/types,query,prepared@0.1.1-draft", database="testdb"),
         iface("wasi:blobstore/blobstore,container,types@0.2.0-draft"),
@@ -613,7 +615,7 @@ def test_a_backend_no_provider_is_registered_for_fails():
 )
 def test_the_async_messaging_multiplexer_takes_only_entries_pinning_0_3_0_or_later(version, plugin):
     text = "wasmcloud:messaging/consumer" + (f"@{version}" if version else "")
-    assert bound_ids(load_catalog(None), [iface(text, "team-a")]) == [plugin]
+    assert bound_ids(load_catalog(MAIN), [iface(text, "team-a")]) == [plugin]
 
 
 @upstream(MSG_ASYNC, "registry_routes_named_interfaces_to_distinct_backends")
@@ -622,13 +624,13 @@ def test_two_async_messaging_names_route_to_their_own_backends():
         iface("wasmcloud:messaging/consumer@0.3.0", "cluster-a", backend="in-memory"),
         iface("wasmcloud:messaging/consumer@0.3.0", "cluster-b", backend="in-memory"),
     ]
-    assert deploy(load_catalog(None), entries) == []
+    assert deploy(load_catalog(MAIN), entries) == []
 
 
 @upstream(MSG_ASYNC, "build_registry_errors_on_unregistered_backend")
 def test_the_nats_messaging_backend_needs_a_url():
     entry = iface("wasmcloud:messaging/consumer@0.3.0", "x", backend="nats")
-    outcome = build_validator(Policy.UPSTREAM, catalog=load_catalog(None)).check(workload([entry]))
+    outcome = build_validator(Policy.UPSTREAM, catalog=load_catalog(MAIN)).check(workload([entry]))
     assert [v.rule for v in outcome.denials] == ["backend-config-missing"]
     assert "nats messaging backend requires a 'url' config" in outcome.denials[0].message
 
@@ -641,7 +643,7 @@ def test_one_name_at_two_versions_collides_in_the_multiplexer_and_only_warns():
         iface("wasi:keyvalue/store@0.2.0-draft", "cache", backend="in-memory"),
         iface("wasi:keyvalue/store", "cache", backend="redis", url="redis://r:6379"),
     ]
-    assert deploy(load_catalog(None), entries) == [("route-collision", Action.WARN)]
+    assert deploy(load_catalog(MAIN), entries) == [("route-collision", Action.WARN)]
 
 
 # --- integration tests (crates/wash-runtime/tests): hosts as the tests build them ---
@@ -747,7 +749,7 @@ def test_keyvalue_multiplexed_routes_to_redis_and_nats():
             url="nats://127.0.0.1:4222",
         ),
     ]
-    catalog = load_catalog(None)  # the standard host registers both providers
+    catalog = load_catalog(MAIN)  # the standard host registers both providers
     group = catalog.host_groups[0]
     routes = routes_for(Hosts(catalog).binder(group).bind(typed(entries)))
     assert [(r.name, r.plugin, r.backend) for r in routes] == [
@@ -766,7 +768,7 @@ def test_messaging_multiplexed_routes_each_label_to_its_cluster():
         iface("wasmcloud:messaging/consumer,types", "team-a", backend="nats", url="nats://a:4222"),
         iface("wasmcloud:messaging/consumer,types", "team-b", backend="nats", url="nats://b:4222"),
     ]
-    catalog = load_catalog(None)
+    catalog = load_catalog(MAIN)
     assert bound_ids(catalog, entries) == ["wasmcloud-messaging-multiplexed"] * 2
     assert deploy(catalog, entries) == []
 
@@ -776,7 +778,7 @@ def test_messaging_multiplexed_routes_each_label_to_its_cluster():
     "implements_imports_route_to_per_credential_connections",
 )
 def test_postgres_implements_two_labels_with_their_own_urls():
-    catalog = load_catalog(None)  # postgres registered as multiplex_only, as in the test
+    catalog = load_catalog(MAIN)  # postgres registered as multiplex_only, as in the test
     entries = [
         iface("wasi:http/incoming-handler@0.2.2", host="pg-implements"),
         iface(
@@ -809,7 +811,7 @@ def test_postgres_multiplexed_versionless_named_entries_route_to_the_postgres_ba
         iface("wasmcloud:postgres/query", "team-a", url="postgres://a@db/x"),
         iface("wasmcloud:postgres/query", "team-b", url="postgres://b@db/x"),
     ]
-    catalog = load_catalog(None)
+    catalog = load_catalog(MAIN)
     group = catalog.host_groups[0]
     routes = routes_for(Hosts(catalog).binder(group).bind(typed(entries)))
     assert [(r.plugin, r.backend) for r in routes] == [("wasmcloud-postgres", "postgres")] * 2
@@ -821,7 +823,7 @@ def test_postgres_multiplexed_versionless_named_entries_route_to_the_postgres_ba
     "on_workload_item_bind (labelled secret)",
 )
 def test_a_labelled_secret_needs_its_value_under_its_label():
-    catalog = load_catalog(None)
+    catalog = load_catalog(MAIN)
     ok = iface("wasmcloud:secrets/secret@2.1.0", "api-key", **{"api-key": "s3cr3t"})
     assert deploy(catalog, [ok]) == []
     missing = iface("wasmcloud:secrets/secret@2.1.0", "api-key")
@@ -836,7 +838,7 @@ def test_a_labelled_secret_needs_its_value_under_its_label():
 
 @upstream("crates/wash-runtime/src/host/http.rs", "DynamicRouter::on_workload_resolved")
 def test_the_cluster_router_needs_a_valid_host_on_the_first_http_handler():
-    catalog = load_catalog(None)
+    catalog = load_catalog(MAIN)
     assert denied(catalog, [iface("wasi:http/incoming-handler")]) == ["http-host"]
     assert denied(catalog, [iface("wasi:http/incoming-handler", host="app:8080")]) == ["http-host"]
     assert denied(catalog, [iface("wasi:http/incoming-handler", address="app")]) == ["http-host"]
@@ -850,7 +852,7 @@ def test_the_cluster_router_needs_a_valid_host_on_the_first_http_handler():
 
 @upstream(f"{E2E}/implements_test.go", "admits two named entries of the same package")
 def test_the_implements_e2e_manifest_routes_team_a_and_team_b():
-    _two_teams_on_one_multiplexer(load_catalog(None), "keyvalue-implements")
+    _two_teams_on_one_multiplexer(load_catalog(MAIN), "keyvalue-implements")
 
 
 @upstream(f"{E2E}/messaging_test.go", "messagingRevisions (sync 0.2.0, async 0.3.0)")
@@ -859,7 +861,7 @@ def test_the_messaging_e2e_handler_binds_the_nats_messaging_plugin(
     version,
 ):
     entry = iface(f"wasmcloud:messaging/handler@{version}", subscriptions="test.echo")
-    catalog = load_catalog(None)
+    catalog = load_catalog(MAIN)
     assert bound_ids(catalog, [entry]) == ["wasmcloud-messaging"]
     assert deploy(catalog, [entry]) == []
 
@@ -870,14 +872,14 @@ def test_the_messaging_e2e_handler_binds_the_nats_messaging_plugin(
 )
 def test_a_host_plugin_import_needs_a_catalog_that_has_the_plugin():
     entries = [iface("wasi:http/handler@0.3.0", host="caller"), iface("acme:kv/store@0.1.0")]
-    assert denied(load_catalog(None), entries) == ["interface-unavailable"]
+    assert denied(load_catalog(MAIN), entries) == ["interface-unavailable"]
     with_plugin = host(mock("acme-kv", ["acme:kv/store@0.1.0"]), http="dynamic")
     assert deploy(with_plugin, entries) == []
 
 
 @upstream(f"{E2E} and runtime-operator/config/samples", "every sample and e2e WorkloadDeployment")
 def test_manifests_in_the_shapes_of_upstreams_samples_are_allowed_on_the_standard_host():
-    validator = build_validator(Policy.UPSTREAM, catalog=load_catalog(None))
+    validator = build_validator(Policy.UPSTREAM, catalog=load_catalog(MAIN))
     report = check_paths([str(p) for p in SAMPLES], validator)
     assert [(r.outcome.name, r.outcome.violations) for r in report.results] == [
         (r.outcome.name, ()) for r in report.results

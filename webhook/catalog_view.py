@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from webhook.runtime.catalog import ANY_KEY, Catalog, HostGroup, Plugin
+from webhook.runtime.catalog import ANY_KEY, Catalog, HostBehaviour, HostGroup, Plugin
 from webhook.runtime.catalog_files import catalog_json_schema
 from webhook.runtime.hosts import Hosts
 
@@ -20,10 +20,35 @@ _ROUTERS = {
 def show_text(catalog: Catalog) -> str:
     lines = [f"host catalog: {catalog.source}"]
     if catalog.upstream is not None:
-        lines.append(f"read from {catalog.upstream.repository}@{catalog.upstream.commit}")
+        up = catalog.upstream
+        release = f" (release {up.release})" if up.release else ""
+        lines.append(f"read from {up.repository}@{up.commit}{release}")
+    lines.extend(["", "how its hosts bind and route:", *_behaviour_lines(catalog.host)])
     for group in catalog.host_groups:
         lines.extend(["", *_group_lines(catalog, group)])
     return "\n".join(lines) + "\n"
+
+
+def _behaviour_lines(host: HostBehaviour) -> list[str]:
+    order = "by id" if host.plugin_order == "id" else "in a HashMap's order (not defined)"
+    return [
+        f"  plugins are tried {order}",
+        "  a named entry whose name is a plugin's id binds to that plugin only"
+        if host.pin_by_id
+        else "  no pinning by plugin id",
+        "  named entries pass over plain plugins when a named-instance plugin serves them, "
+        "and unnamed ones the reverse"
+        if host.named_deferral
+        else "  the first plugin that serves an entry takes it, named or not",
+        "  plugins may refuse entries (claims)"
+        if host.claims
+        else "  no plugin refuses an entry it serves",
+        "  the host serves wasi:http incoming-handler, outgoing-handler"
+        + (" and the P3 handler" if host.p3_handler else " (P3 handler: to the plugins)"),
+        "  config.host: an RFC 1123 host name, with host-aliases"
+        if host.host_names == "rfc1123"
+        else "  config.host: any value; host-aliases is not read",
+    ]
 
 
 def _group_lines(catalog: Catalog, group: HostGroup) -> list[str]:

@@ -21,6 +21,7 @@ from webhook.cel.engines import DEFAULT_ENGINE, ENGINES
 from webhook.core import Validator, build_validator
 from webhook.errors import BindcheckError, ConfigError
 from webhook.facts import FRESH, Facts
+from webhook.runtime import releases
 from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Action, Policy
 
@@ -35,7 +36,8 @@ Check wasmCloud workloads that import one host interface under several names
   bindcheck serve                       the HTTPS admission webhook
   bindcheck rules                       every rule, its action and what it checks
 
-Without --catalog the host is the standard wasmCloud host (`bindcheck catalog show`).
+Without --catalog the host is wasmCloud's newest release (`bindcheck catalog show`);
+--host wasmcloud@2.6 (or --catalog wasmcloud@2.6) predicts another release's hosts.
 """
 
 
@@ -76,16 +78,36 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
     return parse
 
 
-def _catalog_option(p: argparse.ArgumentParser) -> None:
+def _catalog_option(p: argparse.ArgumentParser, host_flag: bool = True) -> None:
+    """``--catalog`` (and ``--host``, where the command has no listen address of that
+    name): the hosts to predict, as a file, a release, or none."""
     p.add_argument(
         "--catalog",
-        metavar="FILE",
-        help="host catalog file; 'none' checks schema and naming only "
-        "(default: the embedded standard host)",
+        metavar="FILE|RELEASE",
+        help="host catalog file, or a wasmCloud release (wasmcloud@2.6, wasmcloud@2.5.1, "
+        f"wasmcloud@main); 'none' checks schema and naming only (default: {releases.DEFAULT}, "
+        "the newest release)",
     )
+    if host_flag:
+        p.add_argument(
+            "--host",
+            dest="catalog",
+            metavar="RELEASE",
+            type=_release_name,
+            help="the wasmCloud release the cluster's hosts run, e.g. wasmcloud@2.6 "
+            f"(the same as --catalog RELEASE; default: {releases.DEFAULT})",
+        )
 
 
-def _validator_options(p: argparse.ArgumentParser) -> None:
+def _release_name(value: str) -> str:
+    try:
+        releases.find(value)
+    except releases.UnknownRelease as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _validator_options(p: argparse.ArgumentParser, host_flag: bool = True) -> None:
     p.add_argument(
         "--policy",
         choices=[x.value for x in Policy],
@@ -101,7 +123,7 @@ def _validator_options(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="extra CEL rule file, or directory of them (repeatable; default: none)",
     )
-    _catalog_option(p)
+    _catalog_option(p, host_flag)
     p.add_argument(
         "--rule-action",
         action="append",
@@ -273,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="on UPDATE, deny violations the old object already had too (default: they warn)",
     )
-    _validator_options(serve)
+    _validator_options(serve, host_flag=False)  # --host is the listen address
 
     catalog = sub.add_parser("catalog", help="show the host catalog, or its JSON Schema")
     catalog_sub = catalog.add_subparsers(

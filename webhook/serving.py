@@ -27,6 +27,7 @@ from webhook.client_trust import ClientTrust
 from webhook.connections import Limits, https_server, loop_factory, raise_open_file_limit
 from webhook.core import Validator
 from webhook.errors import BindcheckError, ConfigError
+from webhook.runtime.releases import is_release_name
 from webhook.server import ServerState, create_app, json_log_line
 
 POLL_SECONDS = 2.0
@@ -273,8 +274,8 @@ def run_server(
     trust = ClientTrust(args.client_ca) if args.client_ca is not None else None
     server = https_server(create_app(state), args.host, args.port, ctx, limits, trust)
     config_paths = [*args.rules]
-    if args.catalog and args.catalog != "none":
-        config_paths.append(Path(args.catalog))
+    if args.catalog and args.catalog != "none" and not is_release_name(args.catalog):
+        config_paths.append(Path(args.catalog))  # a release is embedded: nothing to watch
 
     async def main() -> None:
         watcher = asyncio.create_task(

@@ -357,7 +357,7 @@ class _GroupCheck:
 
     def _http(self, entries: list[HostInterface]) -> list[Violation] | tuple[Violation, ...]:
         """The entry point's host names; kept with a remembered entry, like its claims."""
-        entry = first_handler(entries)
+        entry = first_handler(entries, self.catalog.host.p3_handler)
         if entry is None:
             return []
         return self.review.derived(
@@ -369,24 +369,24 @@ class _GroupCheck:
     def _entry_point(self, point: EntryPoint) -> list[Violation]:
         entry = point.entry
         out = []
-        if point.host is None:
-            if not entry.external_config:
-                typo = next(
-                    (k for k in ("address", "hostname", "hosts") if k in entry.config), None
+        if point.host is None and not entry.external_config:
+            typo = next((k for k in ("address", "hostname", "hosts") if k in entry.config), None)
+            hint = f" (config.{typo} is not read; the key is host)" if typo else ""
+            out.append(
+                HTTP_HOST.at(
+                    self._path(entry, ".config.host"),
+                    Reason.REQUIRED,
+                    f"[{entry.index}] is the workload's HTTP entry point, and the host's "
+                    f"router{self.where} finds workloads by config.host{hint}; without it "
+                    f'the host fails the workload ("{self.catalog.host.no_host_error}"). '
+                    "Set config.host to the host name requests arrive with, e.g. "
+                    "host: app.example.com",
+                    entry=entry.index,
                 )
-                hint = f" (config.{typo} is not read; the key is host)" if typo else ""
-                out.append(
-                    HTTP_HOST.at(
-                        self._path(entry, ".config.host"),
-                        Reason.REQUIRED,
-                        f"[{entry.index}] is the workload's HTTP entry point, and the host's "
-                        f"router{self.where} finds workloads by config.host{hint}; without it "
-                        'the host fails the workload ("no host header found"). Set config.host '
-                        "to the host name requests arrive with, e.g. host: app.example.com",
-                        entry=entry.index,
-                    )
-                )
-        elif not is_valid_hostname(point.host):
+            )
+        if self.catalog.host.host_names == "any":
+            return out  # before v2.0.3: any value routes, and host-aliases is not read
+        if point.host is not None and not is_valid_hostname(point.host):
             out.append(
                 HTTP_HOST.at(
                     self._path(entry, ".config.host"),

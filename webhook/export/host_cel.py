@@ -15,7 +15,7 @@ from webhook.export.workload_cel import Check, item
 from webhook.rulebook import BACKEND_UNKNOWN, INTERFACE_UNAVAILABLE
 from webhook.runtime.catalog import Catalog, HostGroup, Plugin
 from webhook.runtime.hosts import Hosts
-from webhook.runtime.wit import HTTP_HOST_SERVED, parse_semver
+from webhook.runtime.wit import HTTP_HOST_SERVED, HTTP_HOST_SERVED_P2, parse_semver
 from webhook.violations import Action
 
 
@@ -95,14 +95,15 @@ def unavailable(hosts: Hosts, action: Action) -> Check:
     catalog = hosts.catalog
     rule = INTERFACE_UNAVAILABLE.id
     variables = _catalog_variables(hosts)
+    served_itself = HTTP_HOST_SERVED if catalog.host.p3_handler else HTTP_HOST_SERVED_P2
     host_served = (
         'variables.entries[i].namespace == "wasi" && variables.entries[i].package == "http" && '
-        f"variables.entries[i].interfaces.all(f, f in {lit(sorted(HTTP_HOST_SERVED))})"
+        f"variables.entries[i].interfaces.all(f, f in {lit(sorted(served_itself))})"
     )
     chain = '""'
     for g, group, selected, where in reversed(_groups(catalog)):
         variables.append((f"g{g}_offers", lit(_offers(hosts, group))))
-        pinned = f'(variables.names[i] != "" && variables.names[i] in variables.g{g}_plugins)'
+        pinned = _pinned(catalog, g)
         served = (
             f"({host_served}) || ({pinned} ? {_serves('variables.names[i]')} : "
             f"(variables.pk[i] in variables.g{g}_candidates && "
@@ -164,20 +165,27 @@ def _groups(catalog: Catalog) -> list[tuple[int, HostGroup, str, str]]:
     ]
 
 
-def _taker(g: int) -> str:
+def _pinned(catalog: Catalog, g: int) -> str:
+    """Whether entry ``i``'s name pins a plugin of group ``g`` (hosts from v2.7.0 only)."""
+    if not catalog.host.pin_by_id:
+        return "false"
+    return f'(variables.names[i] != "" && variables.names[i] in variables.g{g}_plugins)'
+
+
+def _taker(catalog: Catalog, g: int) -> str:
     """The id of the plugin a host of group ``g`` binds entry ``i`` to, or "" (binding.py:
     a name that is a registered plugin's id pins it; otherwise the first server, in id
-    order, that does not defer to a server of the entry's kind)."""
+    order, that does not defer to a server of the entry's kind; the release decides
+    whether names pin and servers defer)."""
     candidates = f"variables.g{g}_candidates"
     servers = f"{candidates}[variables.pk[i]].filter(p, {_serves('p')})"
-    own_kind = f'{servers}.filter(p, variables.plugins[p].n == (variables.names[i] != ""))'
-    unpinned = (
-        f"(variables.pk[i] in {candidates} ? "
-        f'(size({own_kind}) > 0 ? {own_kind}[0] : (size({servers}) > 0 ? {servers}[0] : "")) '
-        ': "")'
-    )
+    first = f'(size({servers}) > 0 ? {servers}[0] : "")'
+    if catalog.host.named_deferral:
+        own_kind = f'{servers}.filter(p, variables.plugins[p].n == (variables.names[i] != ""))'
+        first = f"(size({own_kind}) > 0 ? {own_kind}[0] : {first})"
+    unpinned = f'(variables.pk[i] in {candidates} ? {first} : "")'
     return (
-        f'(variables.names[i] != "" && variables.names[i] in variables.g{g}_plugins ? '
+        f"({_pinned(catalog, g)} ? "
         f'({_serves("variables.names[i]")} ? variables.names[i] : "") : {unpinned})'
     )
 
@@ -196,7 +204,7 @@ def backend_unknown(hosts: Hosts, override: Action | None) -> list[Check]:
         ),
     ]
     for g in range(len(catalog.host_groups)):
-        variables.append((f"g{g}_taker", f"variables.idx.map(i, {_taker(g)})"))
+        variables.append((f"g{g}_taker", f"variables.idx.map(i, {_taker(catalog, g)})"))
     checks = []
     for external, default in ((False, Action.DENY), (True, Action.WARN)):
         if override is not None and external:

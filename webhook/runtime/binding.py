@@ -17,6 +17,12 @@ Follows ``UnresolvedWorkload::bind_plugins`` in crates/wash-runtime/src/engine/w
    entry of one namespace:package fails the deploy.
 6. An entry no plugin takes fails the deploy.
 
+Releases differ (``Catalog.host``, webhook/runtime/releases.py): before v2.7.0 rule 3
+does not exist and plugins are tried in a ``HashMap``'s order, before v2.5.0 rule 4
+does not (the first server takes every entry), and before v2.5.2 rule 1 leaves P3's
+``handler`` to plugin matching. Where hash order could choose between two servers,
+bindcheck assumes id order: the release catalogs have no package two plugins serve.
+
 The host converts entries first (washlet/mod.rs): an empty name is no name and a
 version that is not strict semver is no version. Entries that become identical
 (same package, interfaces, version, name and config) are one interface to the
@@ -29,9 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhook.model import HostInterface
-from webhook.runtime.catalog import Plugin
+from webhook.runtime.catalog import HostBehaviour, Plugin
 from webhook.runtime.wit import host_served, host_version, package_label
 from webhook.text import shown
+
+MAIN_BEHAVIOUR = HostBehaviour()
 
 
 @dataclass(slots=True)  # nothing mutates a claim; ``holding`` is set as it is built
@@ -102,10 +110,15 @@ class Binder:
     MAX_SHAPE = 512
 
     def __init__(
-        self, registered: dict[str, Plugin], candidates: dict[tuple[str, str], list[Plugin]]
+        self,
+        registered: dict[str, Plugin],
+        candidates: dict[tuple[str, str], list[Plugin]],
+        behaviour: HostBehaviour = MAIN_BEHAVIOUR,
     ) -> None:
         self.registered = registered
         self.candidates = candidates
+        self.behaviour = behaviour
+        self._pins = registered if behaviour.pin_by_id else {}
         self._shapes: dict[tuple[str, str, str | None, tuple[str, ...]], _Shape] = {}
 
     def bind(self, entries: Sequence[HostInterface]) -> list[Claim]:
@@ -114,14 +127,14 @@ class Binder:
 
     def claim(self, entry: HostInterface) -> Claim:
         """Where ``entry`` lands; it depends on the entry alone, so a memo may keep it."""
-        if host_served(entry):
+        if host_served(entry, self.behaviour.p3_handler):
             return Claim(entry, None, host=True)
         version = host_version(entry.version)
         key = (entry.namespace, entry.package, version, entry.interfaces)
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shape(entry, version, key)
-        pinned = self.registered.get(entry.name) if entry.name else None
+        pinned = self._pins.get(entry.name) if entry.name else None
         if pinned is not None:
             return Claim(entry, pinned if pinned in shape.servers else None, pinned=pinned)
         return Claim(entry, shape.named if entry.name else shape.unnamed)
@@ -134,7 +147,11 @@ class Binder:
     ) -> _Shape:
         candidates = self.candidates.get(entry.package_key, ())
         servers = [p for p in candidates if p.serves(entry, version)]
-        shape = _Shape(servers, _first_taker(servers, True), _first_taker(servers, False))
+        if self.behaviour.named_deferral:
+            shape = _Shape(servers, _first_taker(servers, True), _first_taker(servers, False))
+        else:  # before v2.5.0 the first server takes every entry, named or not
+            first = servers[0] if servers else None
+            shape = _Shape(servers, first, first)
         size = len(key[0]) + len(key[1]) + len(key[2] or "") + sum(map(len, key[3]))
         if size <= self.MAX_SHAPE:
             if len(self._shapes) >= self.MAX_SHAPES:

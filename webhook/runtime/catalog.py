@@ -1,8 +1,9 @@
 """The host catalog: host groups, the plugins each registers, what each plugin serves.
 
-Catalogs are data (YAML or JSON), never code. The embedded default
-(``webhook/data/default-catalog.yaml``) is the host that Kubernetes host pods run,
-``wash host``, read from upstream's source; ``--catalog FILE`` replaces it. The
+Catalogs are data (YAML or JSON), never code. The embedded ones
+(``webhook/data/releases/``, one per wasmCloud release, webhook/runtime/releases.py)
+are the host that Kubernetes host pods run, ``wash host``, read from upstream's
+source at each tag; ``--catalog FILE`` replaces them, or ``extends`` one. The
 format's JSON Schema is :func:`catalog_json_schema` (``bindcheck catalog schema``,
 and ``docs/catalog.schema.json`` in the repository).
 
@@ -238,7 +239,37 @@ class HostGroup(_Strict):
 class Upstream(_Strict):
     repository: str
     commit: str
+    release: str | None = None
+    """The release tag the commit is (``v2.6.1``); none for an unreleased commit."""
     files: tuple[str, ...] = ()
+
+
+class HostBehaviour(_Strict):
+    """How the host binary binds and routes entries: what changes between wasmCloud
+    releases besides the plugins (webhook/runtime/releases.py says which release does
+    what). The defaults are the newest host's; a catalog states what differs."""
+
+    named_deferral: bool = Field(default=True, alias="namedDeferral")
+    """A named entry passes over a plain plugin when a named-instance plugin serves it,
+    and the reverse (engine/workload.rs ``other_plugin_serves``, from v2.5.0)."""
+    pin_by_id: bool = Field(default=True, alias="pinById")
+    """A named entry whose name is a registered plugin's id binds to that plugin only
+    (from v2.7.0, e9245832e)."""
+    plugin_order: Literal["id", "hash"] = Field(default="id", alias="pluginOrder")
+    """The order plugins are tried in: by id (``BTreeMap``, from v2.7.0, 9feb2fe6a) or
+    a ``HashMap``'s, which is not defined."""
+    claims: bool = True
+    """Plugins may refuse entries their world matches (``HostPlugin::claims``,
+    fc0721900; in no release yet)."""
+    p3_handler: bool = Field(default=True, alias="p3Handler")
+    """The host serves ``wasi:http/handler`` (P3) itself and routes it like an incoming
+    handler (from v2.5.2, 5ad48416a)."""
+    host_names: Literal["rfc1123", "any"] = Field(default="rfc1123", alias="hostNames")
+    """What the HTTP router accepts in ``config.host``: RFC 1123 host names, with
+    ``host-aliases`` (from v2.0.3, 5927b23be), or any value and no aliases."""
+    no_host_error: str = Field(default="no host header found", alias="noHostError")
+    """The router's error for an entry point without ``config.host`` (capitalised
+    until v2.2.x, bfa30e368)."""
 
 
 class Catalog(_Strict):
@@ -246,6 +277,8 @@ class Catalog(_Strict):
 
     upstream: Upstream | None = None
     """The upstream source this catalog was read from, if any."""
+    host: HostBehaviour = HostBehaviour()
+    """How its hosts bind and route (the release they run)."""
     host_groups: tuple[HostGroup, ...] = Field(alias="hostGroups", min_length=1)
     plugins: tuple[Plugin, ...]
     source: str = Field(default=DEFAULT_CATALOG, exclude=True)
@@ -256,6 +289,13 @@ class Catalog(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"plugin ids must be unique: {', '.join(duplicates)}")
+        if not self.host.claims:
+            claiming = [p.id for p in self.plugins if p.claims is not None]
+            if claiming:
+                raise ValueError(
+                    f"plugin {claiming[0]!r} declares claims, but these hosts have no "
+                    "claims() (host.claims is false: no wasmCloud release has it yet)"
+                )
         names = [g.name for g in self.host_groups]
         if len(names) != len(set(names)):
             raise ValueError("host group names must be unique")

@@ -10,17 +10,32 @@ from typing import Any
 from pydantic import ValidationError
 
 from webhook.config_files import load_config_yaml
-from webhook.errors import CatalogError, InputError
-from webhook.runtime.catalog import DEFAULT_CATALOG, Catalog
+from webhook.errors import CatalogError, ConfigError, InputError
+from webhook.runtime import releases
+from webhook.runtime.catalog import Catalog
+from webhook.text import shown
+
+MAX_EXTENDS = 16
+"""How long a chain of ``extends`` may be: the release models chain seven deep."""
 
 
 def load_catalog(path: str | None) -> Catalog | None:
-    """``None``/absent → embedded default; ``"none"`` → no catalog; else the file."""
+    """``None``/absent → the default release; ``"none"`` → no catalog; ``wasmcloud@X``
+    → that release's host model (webhook/runtime/releases.py); else the file."""
     if path == "none":
         return None
-    if path is None:
-        text = resources.files("webhook").joinpath("data/default-catalog.yaml").read_text()
-        return parse_catalog(text, DEFAULT_CATALOG)
+    if path is None or releases.is_release_name(path):
+        name = path or releases.DEFAULT
+        try:
+            release = releases.find(name)
+        except releases.UnknownRelease as exc:
+            raise ConfigError(str(exc)) from None
+        data = _release_data(release)
+        # The model is shared by neighbouring tags; the catalog names the one chosen.
+        tag = None if release.tag == "main" else release.tag
+        data["upstream"] = {**data["upstream"], "commit": release.commit, "release": tag}
+        source = f"{release.name} (default)" if path is None else release.name
+        return _validated(data, source)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -30,6 +45,10 @@ def load_catalog(path: str | None) -> Catalog | None:
 
 def parse_catalog(text: str, source: str) -> Catalog:
     """Validate a catalog text; errors name the path inside the file."""
+    return _validated(_merged(_read(text, source), source, 0), source)
+
+
+def _read(text: str, source: str) -> dict[str, Any]:
     try:
         data: Any = load_config_yaml(text, source)
     except InputError as exc:
@@ -37,6 +56,83 @@ def parse_catalog(text: str, source: str) -> Catalog:
         raise CatalogError(source, where, exc.message) from None
     if not isinstance(data, dict):
         raise CatalogError(source, "", "a catalog is a mapping with hostGroups and plugins")
+    return data
+
+
+def _release_data(release: releases.Release, depth: int = 0) -> dict[str, Any]:
+    """A release's model, its ``extends`` chain merged in."""
+    name = f"data/releases/wasmcloud-{release.model}.yaml"
+    text = resources.files("webhook").joinpath(name).read_text(encoding="utf-8")
+    return _merged(_read(text, name), name, depth)
+
+
+def _merged(data: dict[str, Any], source: str, depth: int) -> dict[str, Any]:
+    """``data`` over the release it ``extends``: plugins replace or join by id, host
+    groups by name, ``host`` key by key; ``withoutPlugins`` drops plugins the release
+    has (from its host groups too); every other key replaces the release's."""
+    base_name = data.get("extends")
+    if base_name is None:
+        if "withoutPlugins" in data:
+            raise CatalogError(
+                source, "withoutPlugins", "only a catalog that extends a release drops plugins"
+            )
+        return data
+    if not isinstance(base_name, str) or not releases.is_release_name(base_name):
+        raise CatalogError(source, "extends", f"names a release, such as {releases.DEFAULT}")
+    if depth >= MAX_EXTENDS:
+        raise CatalogError(source, "extends", f"more than {MAX_EXTENDS} catalogs extend each other")
+    try:
+        release = releases.find(base_name)
+    except releases.UnknownRelease as exc:
+        raise CatalogError(source, "extends", str(exc)) from None
+    out = dict(_release_data(release, depth + 1))
+    for key, value in data.items():
+        if key == "extends":
+            continue
+        if key in ("plugins", "hostGroups"):
+            out[key] = _by_key(
+                out.get(key, []), value, "id" if key == "plugins" else "name", source, key
+            )
+        elif key == "host":
+            if not isinstance(value, dict):
+                raise CatalogError(source, key, "host is a mapping of behaviours")
+            out[key] = {**out.get(key, {}), **value}
+        elif key == "withoutPlugins":
+            out.update(_without(out, value, source, release.name))
+        else:
+            out[key] = value
+    return out
+
+
+def _by_key(base: list[Any], extra: Any, key: str, source: str, where: str) -> list[Any]:
+    if not isinstance(extra, list) or not all(
+        isinstance(i, dict) and isinstance(i.get(key), str) for i in extra
+    ):
+        raise CatalogError(source, where, f"a list of mappings, each with its {key}")
+    replaced = {item[key]: item for item in extra}
+    out = [replaced.pop(item[key], item) for item in base]
+    return out + list(replaced.values())
+
+
+def _without(data: dict[str, Any], ids: Any, source: str, release: str) -> dict[str, Any]:
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise CatalogError(source, "withoutPlugins", "a list of plugin ids")
+    have = {p["id"] for p in data.get("plugins", [])}
+    unknown = [i for i in ids if i not in have]
+    if unknown:
+        raise CatalogError(
+            source, "withoutPlugins", f"{release} has no plugin '{shown(unknown[0], 64)}'"
+        )
+    drop = set(ids)
+    groups = [
+        {**g, "plugins": [p for p in g.get("plugins", []) if p not in drop],
+         "optIn": [o for o in g.get("optIn", []) if o.get("id") not in drop]}
+        for g in data.get("hostGroups", [])
+    ]  # fmt: skip
+    return {"plugins": [p for p in data["plugins"] if p["id"] not in drop], "hostGroups": groups}
+
+
+def _validated(data: dict[str, Any], source: str) -> Catalog:
     try:
         catalog = Catalog.model_validate(data)
     except ValidationError as exc:
@@ -52,5 +148,21 @@ def catalog_json_schema() -> str:
     schema = Catalog.model_json_schema(by_alias=True, mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "bindcheck host catalog"
-    schema.get("properties", {}).pop("source", None)
+    properties = schema.setdefault("properties", {})
+    properties.pop("source", None)
+    # Read before validation (_merged): a catalog that extends a release may omit both.
+    properties["extends"] = {
+        "type": "string",
+        "pattern": f"^{releases.PREFIX}",
+        "description": "The release this catalog starts from, e.g. " + releases.DEFAULT,
+    }
+    properties["withoutPlugins"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Plugins of the extended release these hosts do not register",
+    }
+    required = [r for r in schema.pop("required", []) if r not in ("hostGroups", "plugins")]
+    if required:
+        schema["required"] = required
+    schema["anyOf"] = [{"required": ["extends"]}, {"required": ["hostGroups", "plugins"]}]
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -46,7 +46,7 @@ class Hosts:
             for name, plugins in self._registered.items()
         }
         self._binders = {
-            name: Binder(plugins, self._candidates[name])
+            name: Binder(plugins, self._candidates[name], catalog.host)
             for name, plugins in self._registered.items()
         }
         self._offers: dict[str, dict[tuple[str, str], list[str]]] = {}

@@ -68,10 +68,11 @@ class EntryPoint:
     """Names past the first :data:`MAX_ALIASES`, not looked at."""
 
 
-def first_handler(entries: Sequence[HostInterface]) -> HostInterface | None:
-    """The entry the router reads: the first incoming handler (``iter().find``)."""
+def first_handler(entries: Sequence[HostInterface], p3: bool = True) -> HostInterface | None:
+    """The entry the router reads: the first incoming handler (``iter().find``); ``p3``:
+    a P3 ``handler`` counts (from v2.5.2)."""
     for entry in entries:
-        if is_incoming_http_handler(entry):
+        if is_incoming_http_handler(entry, p3):
             return entry
     return None
 

@@ -33,7 +33,10 @@ _U64_MAX = 2**64 - 1
 HTTP_HOST_SERVED = frozenset({"incoming-handler", "outgoing-handler", "handler"})
 """wasi:http interfaces the host serves itself; entries asking only for these never
 reach plugin matching (engine/workload.rs, bind_plugins)."""
+HTTP_HOST_SERVED_P2 = HTTP_HOST_SERVED - {"handler"}
+"""What hosts before v2.5.2 serve: P3's ``handler`` went to plugin matching."""
 _HTTP_INCOMING = frozenset({"incoming-handler", "handler"})
+_HTTP_INCOMING_P2 = frozenset({"incoming-handler"})
 
 Semver = tuple[int, int, int, tuple[str, ...], tuple[str, ...]]
 """(major, minor, patch, prerelease identifiers, build identifiers)."""
@@ -125,19 +128,21 @@ def display(entry: HostInterface) -> str:
     return out
 
 
-def host_served(entry: HostInterface) -> bool:
-    """A wasi:http entry the host answers itself, whatever its version or name."""
+def host_served(entry: HostInterface, p3: bool = True) -> bool:
+    """A wasi:http entry the host answers itself, whatever its version or name; ``p3``:
+    the host serves the P3 ``handler`` too (from v2.5.2)."""
     return (
         entry.namespace == "wasi"
         and entry.package == "http"
-        and HTTP_HOST_SERVED.issuperset(entry.interfaces)
+        and (HTTP_HOST_SERVED if p3 else HTTP_HOST_SERVED_P2).issuperset(entry.interfaces)
     )
 
 
-def is_incoming_http_handler(entry: HostInterface) -> bool:
-    """``WitInterface::is_incoming_http_handler``: wasi:http with a P2 or P3 handler."""
+def is_incoming_http_handler(entry: HostInterface, p3: bool = True) -> bool:
+    """``WitInterface::is_incoming_http_handler``: wasi:http with a P2 or (``p3``) P3
+    handler; before v2.5.2 the router looked for ``incoming-handler`` only."""
     return (
         entry.namespace == "wasi"
         and entry.package == "http"
-        and not _HTTP_INCOMING.isdisjoint(entry.interfaces)
+        and not (_HTTP_INCOMING if p3 else _HTTP_INCOMING_P2).isdisjoint(entry.interfaces)
     )

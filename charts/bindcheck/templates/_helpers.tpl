@@ -28,8 +28,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{- define "bindcheck.catalogMode" -}}
 {{- if kindIs "string" .Values.catalog -}}
-{{- if ne .Values.catalog "none" -}}{{- fail "catalog must be a host catalog object, {} or \"none\"" -}}{{- end -}}
+{{- if eq .Values.catalog "none" -}}
 none
+{{- else if hasPrefix "wasmcloud@" .Values.catalog -}}
+release
+{{- else -}}
+{{- fail "catalog must be a host catalog object, {}, \"none\" or a release such as \"wasmcloud@2.6\"" -}}
+{{- end -}}
 {{- else if .Values.catalog -}}
 file
 {{- else -}}
