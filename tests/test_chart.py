@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -60,6 +61,87 @@ def one(docs: list[dict], kind: str) -> dict:
 @pytest.fixture(scope="module")
 def default() -> list[dict]:
     return render()
+
+
+def notes(tmp_path, *args: str) -> str:
+    """NOTES.txt as Helm renders it after an install (``helm template`` leaves it out,
+    and ``install --dry-run`` needs a cluster): a copy of the chart renders the same
+    text through ``tpl`` into a ConfigMap."""
+    copy = tmp_path / "chart"
+    shutil.copytree(CHART, copy)
+    (copy / "notes-src.txt").write_text((CHART / "templates" / "NOTES.txt").read_text())
+    (copy / "templates" / "zz-notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n"
+        'data:\n  notes: {{ tpl (.Files.Get "notes-src.txt") . | quote }}\n'
+    )
+    proc = subprocess.run(
+        [tool("helm"), "template", "rel", str(copy), "-n", NS, *args,
+         "--show-only", "templates/zz-notes.yaml"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return yaml.safe_load(proc.stdout)["data"]["notes"]
+
+
+def test_the_notes_name_the_emergency_lever_of_the_mode_installed(tmp_path):
+    webhook = notes(tmp_path, *IMAGE)
+    assert "kubectl patch validatingwebhookconfiguration rel-bindcheck" in webhook
+    assert "validatingadmissionpolicybinding" not in webhook
+    policy = notes(tmp_path / "p", "--set", "enforcement=policy")
+    assert "deploy/" not in policy and "validatingwebhookconfiguration" not in policy
+    selector = "app.kubernetes.io/instance=rel,app.kubernetes.io/name=bindcheck"
+    assert f"kubectl delete validatingadmissionpolicybinding -l {selector}" in policy
+    # the lever finds every binding the chart installs, and nothing else of the release
+    docs = render("--set", "enforcement=policy", image=False)
+    bindings = by_kind(docs, "ValidatingAdmissionPolicyBinding")
+    assert bindings and all(
+        b["metadata"]["labels"]["app.kubernetes.io/instance"] == "rel"
+        and b["metadata"]["labels"]["app.kubernetes.io/name"] == "bindcheck"
+        for b in bindings
+    )
+    both = notes(tmp_path / "b", *IMAGE, "--set", "enforcement=both")
+    assert "validatingwebhookconfiguration" in both and "validatingadmissionpolicybinding" in both
+
+
+def test_the_ci_values_files_lint_and_the_chart_can_be_a_dependency(tmp_path):
+    for values in sorted((CHART / "ci").glob("*-values.yaml")):
+        proc = subprocess.run(
+            [tool("helm"), "lint", str(CHART), "-f", str(values)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, values.name + proc.stdout + proc.stderr
+    # An umbrella chart: Helm hands every dependency the parent's `global` values.
+    parent = tmp_path / "platform"
+    (parent / "charts").mkdir(parents=True)
+    shutil.copytree(CHART, parent / "charts" / "bindcheck")
+    (parent / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: platform\nversion: 1.0.0\n"
+        "dependencies: [{name: bindcheck, version: 0.1.0}]\n"
+    )
+    (parent / "values.yaml").write_text(
+        "global: {imageRegistry: registry.example.com}\n"
+        "bindcheck: {image: {repository: registry.example.com/bindcheck}}\n"
+    )
+    proc = subprocess.run(
+        [tool("helm"), "template", "rel", str(parent), "-n", NS], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "kind: ValidatingWebhookConfiguration" in proc.stdout
+
+
+def test_the_network_policy_leaves_the_helm_test_pod_alone(default):
+    [policy] = by_kind(default, "NetworkPolicy")
+    selector = policy["spec"]["podSelector"]
+    [test_pod] = [d for d in default if d["kind"] == "Pod" and "test" in d["metadata"]["name"]]
+    [server] = by_kind(default, "Deployment")
+
+    def selects(labels: dict) -> bool:  # Kubernetes' label selector: every term holds
+        ok = all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+        for term in selector.get("matchExpressions", []):
+            assert term["operator"] == "NotIn"
+            ok = ok and labels.get(term["key"]) not in term["values"]
+        return ok
+
+    assert selects(server["spec"]["template"]["metadata"]["labels"])
+    assert not selects(test_pod["metadata"]["labels"])
 
 
 def test_helm_lint_passes_for_each_mode():
