@@ -34,7 +34,11 @@ HOST_BREAKERS = [
     ("backend-config-missing", entry(name="b", config={"backend": "redis"}, **KV)),
     ("plugin-config-missing", entry("wasmcloud", "postgres", **PG)),
     ("plugin-unconfigured", entry("wasmcloud", "postgres", config={"database": "db"}, **PG)),
-    ("backend-ignored", entry(config={"backend": "redis", "url": "redis://r"}, **KV)),
+    ("backend-ignored", entry(config={"backend": "redis"}, **KV)),
+    (
+        "config-unread",
+        entry(name="c", config={"backend": "redis", "url": "redis://r", "password": "p"}, **KV),
+    ),
 ]
 """One entry per entry-scoped host rule on the embedded default catalog."""
 

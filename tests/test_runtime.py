@@ -200,7 +200,8 @@ def test_an_unnamed_entry_with_a_backend_lands_on_the_plain_plugin_with_a_warnin
     cat = catalog(plain("wasi-keyvalue", description="host NATS"), multi("wasi-keyvalue-m"))
     v = violations(cat, [entry(version="0.2.0", config={"backend": "redis", "url": "redis://r"})])
     assert [(x.rule, x.action, x.field) for x in v] == [
-        ("backend-ignored", Action.WARN, f"{P}[0].config.backend")
+        ("backend-ignored", Action.WARN, f"{P}[0].config.backend"),
+        ("config-unread", Action.WARN, f"{P}[0].config.url"),  # the plain plugin reads no url
     ]
     assert "'wasi-keyvalue' (host NATS)" in v[0].message
     assert "give the entry a name" in v[0].message and "'wasi-keyvalue-m'" in v[0].message
@@ -435,3 +436,55 @@ def test_the_binders_shape_memo_is_bounded_in_count_and_in_key_size():
     assert len(binder._shapes) <= binder.MAX_SHAPES
     # And a memoised shape answers exactly as a fresh binding does.
     assert [c.plugin.id for c in binder.bind([hi(name="a"), hi()])] == ["m", "m"]
+
+
+def _warned(entries: list[dict], release: str | None = None) -> list:
+    validator = build_validator(Policy.UPSTREAM, catalog=load_catalog(release))
+    outcome = validator.check(workload(entries))
+    assert outcome is not None
+    return [v for v in outcome.violations if v.rule == "config-unread"]
+
+
+def test_config_keys_the_host_never_reads_are_named_never_shown():
+    # wasi_keyvalue/multiplexed/redis.rs reads url and prefix; nats.rs url;
+    # wasmcloud_messaging/nats.rs subscriptions and consumer_group (v2.7.0)
+    redis = entry(name="cache", version="0.2.0-draft",
+                  config={"backend": "redis", "url": "redis://r:6379", "prefix": "p",
+                          "password": "hunter2"})  # fmt: skip
+    nats = entry(name="kv", version="0.2.0-draft",
+                 config={"backend": "nats", "url": "nats://n:4222", "bucket": "b"})  # fmt: skip
+    messaging = entry("wasmcloud", "messaging", version="0.2.0", interfaces=["handler"],
+                      config={"subscriptions": "a.b", "credentials": "s3cr3t"})  # fmt: skip
+    found = _warned([redis, nats, messaging])
+    assert [(v.field, v.action) for v in found] == [
+        (f"{P}[0].config.password", Action.WARN),
+        (f"{P}[1].config.bucket", Action.WARN),
+        (f"{P}[2].config.credentials", Action.WARN),
+    ]
+    assert "through its redis backend" in found[0].message
+    assert "looks like a credential, and the host connects without it" in found[0].message
+    assert "looks like a credential" not in found[1].message
+    assert not any("hunter2" in v.message or "s3cr3t" in v.message for v in found)
+
+
+def test_keys_that_are_read_or_reported_elsewhere_are_not_unread():
+    config = entry("wasi", "config", version="0.2.0-rc.1", config={"anything": "x"})
+    assert _warned([config]) == []  # wasi-config hands the whole map on
+    # the plain NATS plugin reads neither: backend is backend-ignored's, url is unread
+    plain = entry(version="0.2.0-draft", config={"backend": "redis", "url": "redis://r"})
+    [unread] = _warned([plain])
+    assert unread.field == f"{P}[0].config.url" and "'backend'" not in unread.message
+    # what a release's plugin reads is that release's: consumer_group from v2.6.0
+    grouped = entry("wasmcloud", "messaging", version="0.2.0", interfaces=["handler"],
+                    config={"subscriptions": "a", "consumer_group": "g"})  # fmt: skip
+    assert _warned([grouped], "wasmcloud@2.6") == []
+    assert [v.field for v in _warned([grouped], "wasmcloud@2.5")] == [
+        f"{P}[0].config.consumer_group"
+    ]
+
+
+def test_a_hostile_key_is_clipped_and_escaped_and_the_list_is_bounded():
+    keys = {f"k{i}\x1b[2J" + "x" * 5000: "v" for i in range(40)}
+    [unread] = _warned([entry(version="0.2.0-draft", config=keys)])
+    assert "\x1b" not in unread.message and "and 30 more" in unread.message
+    assert len(unread.message) < 1024 and len(unread.field) <= 512

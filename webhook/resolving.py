@@ -78,7 +78,7 @@ def resolve_document(
         "name": outcome.name,
         "hostGroup": groups[0].name if groups else None,
         "routes": rows,
-        "violations": [violation_dict(v) for v in outcome.violations],
+        "violations": [{**violation_dict(v), "action": v.action.value} for v in outcome.violations],
     }
 
 
@@ -138,4 +138,6 @@ def run_resolve(
     failed = any(
         (r["probe"] is not None and not r["probe"]["ok"]) for w in workloads for r in w["routes"]
     )
-    return 1 if failed or any(w["violations"] for w in workloads) else 0
+    # A warning leaves the workload bindable: only a denial means the deploy fails.
+    denied = any(v["action"] == "deny" for w in workloads for v in w["violations"])
+    return 1 if failed or denied else 0

@@ -147,6 +147,11 @@ BACKEND_IGNORED = RuleSpec(
     "backend-ignored", "config.backend on an entry whose plugin does not route by backend",
     _H, _E, Action.WARN, unexported=NOT_YET,
 )  # fmt: skip
+CONFIG_UNREAD = RuleSpec(
+    "config-unread",
+    "Config keys the entry's plugin, or the backend it routes to, never reads",
+    _H, _E, Action.WARN, unexported=NOT_YET,
+)  # fmt: skip
 ROUTE_COLLISION = RuleSpec(
     "route-collision",
     "Two entries reach a multiplexed plugin under one name; one backend replaces the other",
@@ -184,7 +189,8 @@ RULES: dict[str, RuleSpec] = {
         SCHEMA_MIN_ITEMS, SCHEMA_UNKNOWN_FIELD, NAME_REQUIRED, NAME_UNIQUE,
         INTERFACE_UNAVAILABLE, PLUGIN_NAMED_INSTANCES, BACKEND_UNKNOWN, BACKEND_CONFIG_MISSING,
         BACKEND_CONFIG_INVALID, PLUGIN_CONFIG_MISSING, PLUGIN_UNCONFIGURED, BACKEND_IGNORED,
-        ROUTE_COLLISION, HTTP_HOST, HTTP_HOST_ALIAS, HOSTGROUP_UNMATCHED, KIND_UNKNOWN,
+        CONFIG_UNREAD, ROUTE_COLLISION, HTTP_HOST, HTTP_HOST_ALIAS, HOSTGROUP_UNMATCHED,
+        KIND_UNKNOWN,
         RULE_ERROR, VIOLATIONS_TRUNCATED,
     )
 }  # fmt: skip

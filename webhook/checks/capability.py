@@ -18,6 +18,7 @@ from webhook.rulebook import (
     BACKEND_CONFIG_MISSING,
     BACKEND_IGNORED,
     BACKEND_UNKNOWN,
+    CONFIG_UNREAD,
     HOSTGROUP_UNMATCHED,
     HTTP_HOST,
     HTTP_HOST_ALIAS,
@@ -45,7 +46,7 @@ from webhook.runtime.multiplex import (
     missing_key_message,
     unknown_backend_message,
 )
-from webhook.runtime.settings import reading
+from webhook.runtime.settings import SECRET_KEY, Reading, reading
 from webhook.runtime.urls import remembered_url_problem
 from webhook.runtime.wit import display, host_version, package_label
 from webhook.text import shown
@@ -239,7 +240,12 @@ class _GroupCheck:
     def _config(self, entry: HostInterface, plugin: Plugin) -> list[Violation]:
         mux = plugin.multiplex
         if mux is not None and (mux.entries == "all" or entry.name):
-            return self._backend(entry, plugin, mux)
+            backend = choose_backend(entry, mux).backend
+            routed = self._backend(entry, plugin, mux)
+            if backend is None:  # an unknown backend reads nothing we could name
+                return routed
+            how = reading(entry, plugin, backend)
+            return routed + self._unread(entry, plugin, how, f" through its {backend.name} backend")
         out = []
         config = entry.config
         if not entry.external_config:
@@ -271,9 +277,38 @@ class _GroupCheck:
                     entry=entry.index,
                 )
             )
-        if BACKEND_KEY in config and not reading(entry, plugin, None).reads(BACKEND_KEY):
+        how = reading(entry, plugin, None)
+        if BACKEND_KEY in config and not how.reads(BACKEND_KEY):
             out.append(self._backend_ignored(entry, plugin))
+        out.extend(self._unread(entry, plugin, how))
         return out
+
+    def _unread(
+        self, entry: HostInterface, plugin: Plugin, how: Reading, via: str = ""
+    ) -> list[Violation]:
+        """Keys the host ignores (``config.backend`` is backend-ignored's). Named, never
+        shown: a key nobody reads may still hold a credential, such as a Redis
+        password the host then connects without."""
+        unread = sorted(k for k in entry.config if k != BACKEND_KEY and not how.reads(k))
+        if not unread:
+            return []
+        names = ", ".join(f"'{shown(k, 40)}'" for k in unread[:10])
+        more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
+        one = len(unread) == 1
+        credential = any(SECRET_KEY.search(k) for k in unread)
+        why = (
+            "; one looks like a credential, and the host connects without it" if credential else ""
+        )
+        return [
+            CONFIG_UNREAD.at(
+                self._path(entry, f".config.{shown(unread[0], 40)}"),
+                Reason.NOT_SUPPORTED,
+                f"[{entry.index}] sets config {names}{more}, which '{plugin.id}'{via}{self.where} "
+                f"never reads: the host ignores {'it' if one else 'them'}{why}. Remove "
+                f"{'it' if one else 'them'}; bindcheck resolve lists what it reads",
+                entry=entry.index,
+            )
+        ]
 
     def _missing(self, entry: HostInterface, key: str, message: str) -> Violation:
         return PLUGIN_CONFIG_MISSING.at(
