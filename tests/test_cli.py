@@ -196,16 +196,16 @@ def test_an_empty_directory_passes_with_a_warning(capsys, tmp_path):
     assert f"no manifests found in {tmp_path}" in err
 
 
-def test_a_misspelled_kind_of_our_group_is_a_warning_not_silently_skipped(capsys, tmp_path):
+def test_a_misspelled_kind_of_our_group_is_denied_not_silently_skipped(capsys, tmp_path):
     path = tmp_path / "w.yaml"
     path.write_text(
         "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: workload\nmetadata: {name: w}\n"
         "---\napiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Host\nmetadata: {name: h}\n"
     )
     code, out, _ = run(capsys, "check", str(path))
-    assert code == 0 and "did you mean Workload?" in out and "[kind-unknown]" in out
-    assert out.rstrip().endswith("1 object checked, 0 denied, 1 with warnings, 1 skipped")
-    assert run(capsys, "check", str(path), "--fail-on-warnings")[0] == 1
+    assert code == 1 and "did you mean Workload?" in out and "[kind-unknown]" in out
+    assert out.rstrip().endswith("1 object checked, 1 denied, 1 skipped")
+    assert run(capsys, "check", str(path), "--rule-action", "kind-unknown=warn")[0] == 0
 
 
 def test_quiet_leaves_out_clean_objects_and_notes(capsys, tmp_path):

@@ -38,7 +38,7 @@ def _check_all(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summ
             continue
         outcome = validator.check(doc.obj)
         if outcome is None:
-            summary.skipped += 1
+            summary.skip(doc.source, doc.line, doc.obj)
             continue
         summary.objects += 1
         if not outcome.allowed:

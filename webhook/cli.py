@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="only findings and the summary (default: off)"
     )
     check.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also list every skipped object: file, line, apiVersion, kind, name (default: off)",
+    )
+    check.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         default="auto",
@@ -391,7 +397,7 @@ def _check(args: argparse.Namespace) -> int:
     # YAML, so the memo prints them with marshal.
     validator = make_validator(args, Remembering())
     with _output(args.output) as out:
-        options = Options(quiet=args.quiet, color=_use_color(args.color, out))
+        options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
         summary = run_check(Inputs(args.paths, args.exclude), validator, reporter)
     for error in summary.errors:

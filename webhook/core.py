@@ -26,16 +26,16 @@ from webhook.cel.rules import (
 from webhook.checks.capability import check_capability
 from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import check_schema, check_spec_gap
-from webhook.crd import GROUP, MAX_ENTRIES, OTHER_KINDS, SPEC_PATHS
+from webhook.crd import MAX_ENTRIES
 from webhook.errors import ConfigError
 from webhook.facts import FRESH, FRESH_REVIEW, Facts, Review
 from webhook.model import HostInterface, Workload
-from webhook.rulebook import KIND_UNKNOWN, RULES, VIOLATIONS_TRUNCATED
+from webhook.rulebook import API_VERSION_UNKNOWN, KIND_UNKNOWN, RULES, VIOLATIONS_TRUNCATED
 from webhook.runtime.catalog import Catalog
 from webhook.runtime.hosts import Hosts
 from webhook.text import shown
 from webhook.violations import Action, Policy, Reason, RuleInfo, Violation
-from webhook.workloads import identity, locate, unknown_kind
+from webhook.workloads import identity, locate, unserved
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +108,7 @@ class Validator:
         """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
         ident = identity(obj)
         if ident is None:
-            return self._unknown_kind(obj)
+            return self._unserved(obj)
         kind, name, namespace = ident
         workload, gap = locate(obj, kind, name, namespace)
         if gap is not None:
@@ -135,22 +135,17 @@ class Validator:
         outcome = Outcome(kind, name, namespace, tuple(self._settle(found)))
         return Examined(outcome, workload, entries)
 
-    def _unknown_kind(self, obj: Any) -> Outcome | None:
-        """A kind our API group does not have: a warning (``kind-unknown``), nothing checked."""
-        found = unknown_kind(obj)
+    def _unserved(self, obj: Any) -> Outcome | None:
+        """An object meant for our group that the API server refuses (a misspelt kind or
+        apiVersion): denied by ``kind-unknown`` or ``api-version-unknown``, nothing checked."""
+        found = unserved(obj)
         if found is None:
             return None
-        kind, name, namespace = found
-        lowered = {k.lower(): k for k in (*SPEC_PATHS, *OTHER_KINDS)}
-        meant = lowered.get(kind.lower())
-        hint = f"; kinds are case-sensitive: did you mean {meant}?" if meant else ""
-        message = (
-            f"kind {shown(kind)} is not a kind of {GROUP} (Artifact, Host, Workload, "
-            f"WorkloadDeployment, WorkloadReplicaSet): the API server refuses it, and bindcheck "
-            f"checked nothing in it{hint}"
-        )
-        violation = KIND_UNKNOWN.at("kind", Reason.NOT_SUPPORTED, message)
-        return Outcome(shown(kind, 64), name, namespace, tuple(self._settle([violation])))
+        rule = KIND_UNKNOWN if found.field == "kind" else API_VERSION_UNKNOWN
+        message = f"{found.problem}: the API server refuses it, and bindcheck checked nothing in it"
+        violation = rule.at(found.field, Reason.NOT_SUPPORTED, message)
+        kind = shown(found.kind, 64)
+        return Outcome(kind, found.name, found.namespace, tuple(self._settle([violation])))
 
     def _check_workload(
         self, workload: Workload, review: Review

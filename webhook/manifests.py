@@ -19,6 +19,7 @@ import yaml
 
 from webhook.errors import InputError
 from webhook.kubeyaml import KubectlLoader
+from webhook.text import shown
 
 try:  # libyaml is ~10x faster; PyYAML wheels ship it, a source build may not.
     YamlLoader: Any = yaml.CSafeLoader
@@ -85,7 +86,7 @@ def _child(node: yaml.Node, key: str, index: int | None) -> yaml.Node | None:
 
 
 def parse(text: str, source: str) -> Iterator[Document]:
-    """Parse every document of a YAML or JSON text; ``kind: List`` items become documents.
+    """Parse every document of a YAML or JSON text; the items of a list kind become documents.
 
     Raises :class:`InputError` naming source and line at the first bad document;
     the documents before it have been yielded already.
@@ -161,12 +162,14 @@ def _parse_json(text: str, source: str) -> Iterator[Document]:
 
 def _expand_list(doc: Document) -> Iterator[Document]:
     obj = doc.obj
-    if not (isinstance(obj, dict) and obj.get("kind") == "List" and "items" in obj):
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    # kubectl flattens any list type (v1 List, WorkloadDeploymentList): its items are objects
+    if not (isinstance(kind, str) and kind.endswith("List") and "items" in obj):
         yield doc
         return
     items = obj["items"]
     if not isinstance(items, list):
-        raise InputError(doc.source, doc.line, "a List's items must be a list")
+        raise InputError(doc.source, doc.line, f"a {shown(kind, 64)}'s items must be a list")
     item_nodes = _child(doc.node, "items", None) if doc.node is not None else None
     for i, item in enumerate(items):
         node = None

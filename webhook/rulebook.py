@@ -170,8 +170,15 @@ HOSTGROUP_UNMATCHED = RuleSpec(
     _H, _L, Action.WARN, unexported=NOT_YET,
 )  # fmt: skip
 KIND_UNKNOWN = RuleSpec(
-    "kind-unknown", "A kind of runtime.wasmcloud.dev that does not exist (kind: workload)",
-    Layer.CORE, _L, Action.WARN, unexported="the policies match only the three kinds that exist",
+    "kind-unknown",
+    "A kind runtime.wasmcloud.dev does not have (kind: WorkLoad): the API server refuses it",
+    Layer.CORE, _L, unexported="the policies match only the three kinds that exist",
+)  # fmt: skip
+API_VERSION_UNKNOWN = RuleSpec(
+    "api-version-unknown",
+    "One of our kinds with an apiVersion no API server serves (runtime.wasmcloud.io/v1alpha1, "
+    "none at all): the API server refuses it",
+    Layer.CORE, _L, unexported="the policies match only runtime.wasmcloud.dev/v1alpha1",
 )  # fmt: skip
 RULE_ERROR = RuleSpec(
     "rule-error", "A CEL rule could not be evaluated on the object", Layer.ENGINE, _L,
@@ -190,8 +197,7 @@ RULES: dict[str, RuleSpec] = {
         INTERFACE_UNAVAILABLE, PLUGIN_NAMED_INSTANCES, BACKEND_UNKNOWN, BACKEND_CONFIG_MISSING,
         BACKEND_CONFIG_INVALID, PLUGIN_CONFIG_MISSING, PLUGIN_UNCONFIGURED, BACKEND_IGNORED,
         CONFIG_UNREAD, ROUTE_COLLISION, HTTP_HOST, HTTP_HOST_ALIAS, HOSTGROUP_UNMATCHED,
-        KIND_UNKNOWN,
-        RULE_ERROR, VIOLATIONS_TRUNCATED,
+        KIND_UNKNOWN, API_VERSION_UNKNOWN, RULE_ERROR, VIOLATIONS_TRUNCATED,
     )
 }  # fmt: skip
 """Every Python rule by id."""

@@ -16,6 +16,7 @@ from webhook.export.host_cel import backend_unknown, unavailable
 from webhook.export.naming_cel import cel_rule, strict_naming
 from webhook.export.workload_cel import Check
 from webhook.rulebook import (
+    API_VERSION_UNKNOWN,
     BACKEND_UNKNOWN,
     INTERFACE_UNAVAILABLE,
     KIND_UNKNOWN,
@@ -35,7 +36,7 @@ FEATURES = {
     "probes": "resolve --probe connects to backends; a policy cannot",
 }
 """What the webhook does besides its rules that no policy does; always listed."""
-ALWAYS_LISTED = (KIND_UNKNOWN, VIOLATIONS_TRUNCATED, RULE_ERROR)
+ALWAYS_LISTED = (KIND_UNKNOWN, API_VERSION_UNKNOWN, VIOLATIONS_TRUNCATED, RULE_ERROR)
 """What the engine does around the checks: listed whatever the flags say."""
 
 Builder = Callable[[Validator, RuleSpec, Action], list[Check]]

@@ -5,6 +5,7 @@
               "warnings": [...], "audits": [...]}],
  "errors": [{"source", "line", "message"}],
  "skippedFiles": [{"source", "reason"}],
+ "skippedObjects": [{"source", "line", "apiVersion", "kind", "name"}],
  "summary": {"objects", "denied", "warned", "skipped"}}
 """
 
@@ -51,6 +52,16 @@ class JsonReporter(Reporter):
                 {"source": e.source, "line": e.line, "message": e.message} for e in summary.errors
             ],
             "skippedFiles": [{"source": s, "reason": r} for s, r in summary.skipped_files],
+            "skippedObjects": [
+                {
+                    "source": s.source,
+                    "line": s.line,
+                    "apiVersion": s.api_version,
+                    "kind": s.kind,
+                    "name": s.name,
+                }
+                for s in summary.skipped_objects
+            ],
             "summary": {
                 "objects": summary.objects,
                 "denied": summary.denied,

@@ -13,9 +13,13 @@ from typing import TextIO
 
 from webhook.core import Outcome
 from webhook.errors import InputError
+from webhook.text import clipped
 from webhook.violations import Violation
 
 EXIT_OK, EXIT_DENIED, EXIT_WARNED, EXIT_INPUT = 0, 1, 1, 2
+MAX_LISTED_SKIPS = 10_000
+"""Skipped objects listed by name; past this many a run only counts them (memory stays
+bounded on a cluster dump of a million objects)."""
 
 
 @dataclass(slots=True)
@@ -35,6 +39,31 @@ class Result:
         return self.line
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedObject:
+    """An object of a kind bindcheck does not judge, as listed: values clipped, not
+    escaped (each format escapes them its own way)."""
+
+    source: str
+    line: int
+    api_version: str
+    kind: str
+    name: str
+
+    @classmethod
+    def of(cls, source: str, line: int, obj: object) -> SkippedObject:
+        fields = obj if isinstance(obj, dict) else {}
+        meta = fields.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        return cls(
+            source, line, *(_text(v) for v in (fields.get("apiVersion"), fields.get("kind"), name))
+        )
+
+
+def _text(value: object) -> str:
+    return clipped(value, 128) if isinstance(value, str) else ""
+
+
 @dataclass(slots=True)
 class Summary:
     """Counts of a run, and the inputs it could not use."""
@@ -44,9 +73,17 @@ class Summary:
     warned: int = 0
     skipped: int = 0
     """Objects of other kinds."""
+    skipped_objects: list[SkippedObject] = field(default_factory=list)
+    """The first :data:`MAX_LISTED_SKIPS` of them."""
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     """Files that are not manifests of ours: (source, reason)."""
     errors: list[InputError] = field(default_factory=list)
+
+    def skip(self, source: str, line: int, obj: object) -> None:
+        """Count an object of a kind bindcheck does not judge, and list the first ones."""
+        self.skipped += 1
+        if len(self.skipped_objects) < MAX_LISTED_SKIPS:
+            self.skipped_objects.append(SkippedObject.of(source, line, obj))
 
     def exit_code(self, fail_on_warnings: bool = False) -> int:
         """2 when a manifest could not be read, else 1 when something was denied (or
@@ -64,6 +101,8 @@ class Options:
 
     quiet: bool = False
     """Only denied objects (and warnings) and the summary."""
+    verbose: bool = False
+    """Also every skipped object, by file, line, apiVersion, kind and name."""
     color: bool = False
 
 

@@ -2,12 +2,12 @@
 
 Colour only on a terminal (never in a pipe, never with ``NO_COLOR``; decided by the
 command line). ``--quiet`` leaves out allowed objects without findings and the
-notes about skipped files.
+notes about skipped files; ``--verbose`` lists every skipped object too.
 """
 
 from __future__ import annotations
 
-from webhook.report.results import Reporter, Result, Summary
+from webhook.report.results import Reporter, Result, SkippedObject, Summary
 from webhook.text import printable
 from webhook.violations import Action
 
@@ -44,8 +44,19 @@ class TextReporter(Reporter):
                 self._paint(printable(f"note: skipped {source}: {reason}"), "dim")
                 for source, reason in summary.skipped_files
             ]
+        if self.options.verbose:
+            lines += [self._paint(printable(_skipped(s)), "dim") for s in summary.skipped_objects]
+            if summary.skipped > len(summary.skipped_objects):
+                lines.append(f"note: {summary.skipped - len(summary.skipped_objects)} more skipped")
         lines.append(summary_line(summary))
         self.out.write("\n".join(lines) + "\n")
+
+
+def _skipped(s: SkippedObject) -> str:
+    return (
+        f"note: skipped {s.source}:{s.line}: {s.api_version or '<no apiVersion>'} "
+        f"{s.kind or '<no kind>'}/{s.name or '<unnamed>'} (not a kind bindcheck judges)"
+    )
 
 
 def summary_line(summary: Summary) -> str:
