@@ -35,6 +35,7 @@ def _check_all(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summ
             continue
         if isinstance(doc, Skipped):
             summary.skipped_files.append((doc.source, doc.reason))
+            summary.skipped_ours += doc.ours
             continue
         outcome = validator.check(doc.obj)
         if outcome is None:

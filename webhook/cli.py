@@ -1,8 +1,9 @@
 """The ``bindcheck`` command: parse arguments, call the core, print, exit.
 
-Exit codes: 0 ok, 1 denied (or warned with ``--fail-on-warnings``, or a probe
-failed), 2 bad input or usage, 3 internal error. Each command computes its code
-from its counts in one place; :func:`main` maps errors to codes.
+Exit codes: 0 ok, 1 denied (or warned with ``--fail-on-warnings``, a template of ours
+skipped with ``--fail-on-skipped``, or a probe failed), 2 bad input or usage, 3
+internal error. Each command computes its code from its counts in one place;
+:func:`main` maps errors to codes.
 """
 
 from __future__ import annotations
@@ -203,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-warnings",
         action="store_true",
         help="exit 1 when anything has warnings, not only denials (default: off)",
+    )
+    check.add_argument(
+        "--fail-on-skipped",
+        action="store_true",
+        help="exit 1 when a template or kustomize patch naming runtime.wasmcloud.dev was "
+        "skipped unchecked (default: off)",
     )
 
     resolve = sub.add_parser("resolve", help="show which plugin and backend serves each name")
@@ -408,7 +415,7 @@ def _check(args: argparse.Namespace) -> int:
             f"bindcheck: warning: no manifests found in {' '.join(args.paths)} "
             "(searched *.yaml, *.yml, *.json)\n"
         )
-    return summary.exit_code(args.fail_on_warnings)
+    return summary.exit_code(args.fail_on_warnings, args.fail_on_skipped)
 
 
 def _resolve(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -21,12 +22,18 @@ from pathlib import Path
 from webhook.crd import GROUP
 from webhook.errors import InputError
 from webhook.manifests import MANIFEST_SUFFIXES, Document, parse
+from webhook.text import shown
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """A manifest file larger than this is refused (the API server takes 3 MiB an object)."""
 DEFAULT_EXCLUDES = ("node_modules", ".git")
 """Directories never searched: vendored code and version control."""
-_TEMPLATE = ("{{", "{%")
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+"""A Helm/Go (``{{ .Values.x }}``) or Jinja (``{% if %}``) placeholder on one line."""
+TEMPLATE_REASON = "a template ({{ ... }}): render it first, helm template CHART | bindcheck check -"
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+MAX_KUSTOMIZATION_BYTES = 1024 * 1024
+_PATCH_FIELDS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,8 @@ class Skipped:
 
     source: str
     reason: str
+    ours: bool = False
+    """It names our API group: a template or patch of our kinds (``--fail-on-skipped``)."""
 
 
 @dataclass(slots=True)
@@ -43,6 +52,16 @@ class Inputs:
 
     paths: list[str]
     excludes: list[str] = field(default_factory=list)
+    _patches: dict[str, str] = field(default_factory=dict, repr=False)
+    """Resolved path of each file a kustomization names as a patch → that kustomization."""
+
+    def __post_init__(self) -> None:
+        # ``./vendor`` and ``vendor/`` mean the directory walked as ``vendor``
+        self.excludes = [os.path.normpath(g) if g.strip("./") else g for g in self.excludes]
+
+    def patch_of(self, path: str) -> str | None:
+        """The kustomization that names ``path`` as a patch, if one seen so far does."""
+        return self._patches.get(os.path.realpath(path)) if self._patches else None
 
     def files(self) -> Iterator[str | Skipped]:
         """Files to read: files as given, directories recursively by manifest suffix (sorted,
@@ -57,12 +76,15 @@ class Inputs:
             elif self._excluded(p, p.name):
                 yield Skipped(path, "excluded")
             else:
+                self._read_kustomization(p.parent)
                 yield path
 
     def _walk(self, root: Path) -> Iterator[str]:
         found: list[str] = []
         for directory, dirs, names in os.walk(root):
             here = Path(directory)
+            if any(k in names for k in KUSTOMIZATIONS):
+                self._read_kustomization(here)
             dirs[:] = sorted(
                 d for d in dirs if d not in DEFAULT_EXCLUDES and not self._excluded(here / d, d)
             )
@@ -73,6 +95,23 @@ class Inputs:
             )
         yield from sorted(found)
 
+    def _read_kustomization(self, directory: Path) -> None:
+        """Remember the files ``directory``'s kustomization names as patches: a patch is
+        half an object, judged only once ``kustomize build`` has applied it."""
+        for name in KUSTOMIZATIONS:
+            path = directory / name
+            try:
+                if not path.is_file() or path.stat().st_size > MAX_KUSTOMIZATION_BYTES:
+                    continue
+                # parse() bounds aliases and nesting, as for any manifest
+                doc = next(iter(parse(path.read_text(encoding="utf-8"), str(path))), None)
+            except (OSError, UnicodeDecodeError, InputError):
+                continue  # kustomize reports a broken kustomization; the patches stay checked
+            if doc is not None and isinstance(doc.obj, dict):
+                for patch in _patch_paths(doc.obj):
+                    self._patches[os.path.realpath(directory / patch)] = str(path)
+            return
+
     def _excluded(self, path: Path, name: str) -> bool:
         text = path.as_posix()
         return any(
@@ -81,6 +120,17 @@ class Inputs:
             or fnmatch.fnmatch(text, f"*/{glob}")
             for glob in self.excludes
         )
+
+
+def _patch_paths(spec: dict[object, object]) -> Iterator[str]:
+    """``patches: [{path}]``, ``patchesJson6902: [{path}]``, ``patchesStrategicMerge: [path]``
+    (an inline patch is a YAML string with a newline, not a path)."""
+    for key in _PATCH_FIELDS:
+        items = spec.get(key)
+        for item in items if isinstance(items, list) else ():
+            path = item.get("path") if isinstance(item, dict) else item
+            if isinstance(path, str) and path and "\n" not in path:
+                yield path
 
 
 def documents(inputs: Inputs) -> Iterator[Document | InputError | Skipped]:
@@ -98,6 +148,10 @@ def documents(inputs: Inputs) -> Iterator[Document | InputError | Skipped]:
         if isinstance(text, Skipped):
             yield text
             continue
+        skipped = _not_a_manifest(inputs, path, text)
+        if skipped is not None:
+            yield skipped
+            continue
         try:
             yield from parse(text, _source(path))
         except InputError as exc:
@@ -108,12 +162,28 @@ def _source(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
+def _not_a_manifest(inputs: Inputs, path: str, text: str) -> Skipped | None:
+    """A file that parses but is not a whole object: a template (placeholders quoted or
+    not, judged alike) or a kustomize patch. Stdin is a rendered stream, never a template."""
+    if path == "-":
+        return None
+    if _PLACEHOLDER.search(text):
+        return Skipped(path, TEMPLATE_REASON, GROUP in text)
+    kustomization = inputs.patch_of(path)
+    if kustomization is not None:
+        directory = shown(os.path.dirname(kustomization) or ".", 200)
+        reason = (
+            f"a kustomize patch named by {shown(kustomization, 200)}: "
+            f"kustomize build {directory} | bindcheck check -"
+        )
+        return Skipped(path, reason, GROUP in text)
+    return None
+
+
 def _judge(text: str, error: InputError) -> InputError | Skipped:
     """A file that does not parse: an error if it is a manifest of ours, else skipped."""
-    if any(marker in text for marker in _TEMPLATE):
-        return Skipped(
-            error.source, "a template ({{ ... }}): render it first, then check the output"
-        )
+    if "{{" in text or "{%" in text:
+        return Skipped(error.source, TEMPLATE_REASON, GROUP in text)
     if GROUP not in text:
         return Skipped(error.source, f"not a manifest of ours ({error.message})")
     return error

@@ -77,6 +77,8 @@ class Summary:
     """The first :data:`MAX_LISTED_SKIPS` of them."""
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     """Files that are not manifests of ours: (source, reason)."""
+    skipped_ours: int = 0
+    """Of them, templates and patches that name our API group (``--fail-on-skipped``)."""
     errors: list[InputError] = field(default_factory=list)
 
     def skip(self, source: str, line: int, obj: object) -> None:
@@ -85,12 +87,15 @@ class Summary:
         if len(self.skipped_objects) < MAX_LISTED_SKIPS:
             self.skipped_objects.append(SkippedObject.of(source, line, obj))
 
-    def exit_code(self, fail_on_warnings: bool = False) -> int:
+    def exit_code(self, fail_on_warnings: bool = False, fail_on_skipped: bool = False) -> int:
         """2 when a manifest could not be read, else 1 when something was denied (or
-        warned, with ``fail_on_warnings``), else 0."""
+        warned, with ``fail_on_warnings``; or a template or patch of our kinds was
+        skipped, with ``fail_on_skipped``), else 0."""
         if self.errors:
             return EXIT_INPUT
         if self.denied or (fail_on_warnings and self.warned):
+            return EXIT_DENIED
+        if fail_on_skipped and self.skipped_ours:
             return EXIT_DENIED
         return EXIT_OK
 
