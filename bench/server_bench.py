@@ -1,6 +1,6 @@
-"""Loopback HTTPS load: bindcheck's /validate next to a minimal echo endpoint, in one run.
+"""Loopback HTTPS load: bindcheck's /validate next to the cheapest webhooks this machine serves.
 
-Each server is one uvicorn process; wrk (Debian package) drives it with
+Each server is one process (floors: bench/floor_asgi.py, bench/floor_go); wrk (Debian package) drives it with
 AdmissionReviews of 3 and 64 hostInterfaces entries at concurrency 16 and 64.
 Bounded: every run is a few seconds, only 127.0.0.1 is contacted.
 """
@@ -8,8 +8,10 @@ Bounded: every run is a few seconds, only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
+import os
 import re
 import shutil
 import ssl
@@ -117,12 +119,43 @@ def median(runs: list[dict]) -> dict:
     return {**out, "errors": next((run["errors"] for run in runs if run["errors"]), "")}
 
 
-def serve(argv: list[str], port: int, cwd: Path | None = None) -> subprocess.Popen:
+def serve(
+    argv: list[str], port: int, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.Popen:
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd or ROOT
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd or ROOT, env=env
     )
     wait_for_port(port, proc)
     return proc
+
+
+def rss_mib(proc: subprocess.Popen) -> float:
+    """Resident memory of a served process now, from /proc."""
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def go_floor(cache: Path) -> Path | None:
+    """bench/floor_go built with the Go on PATH (standard library only), cached by source."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    source = ROOT / "bench" / "floor_go"
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(source.iterdir()))).hexdigest()
+    binary = cache / f"floor-go-{digest[:12]}"
+    if not binary.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([go, "build", "-o", str(binary), "."], cwd=source, check=True,
+                       env={**os.environ, "CGO_ENABLED": "0"})  # fmt: skip
+    return binary
+
+
+FLOORS = {
+    "asgi": "bare ASGI app on stock uvicorn (httptools, uvloop, same TLS): read, orjson.loads, "
+    "a fixed answer",
+    "guarded": "the same app behind bindcheck's connection bounds (webhook/connections.py)",
+    "go": "Go net/http + encoding/json, GOMAXPROCS=1 (bench/floor_go)",
+}
 
 
 def main() -> None:
@@ -142,7 +175,8 @@ def main() -> None:
         sys.exit("server_bench needs wrk: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        write_certs(tmpdir / "certs", ["localhost", "127.0.0.1"])
+        certs = tmpdir / "certs"
+        write_certs(certs, ["localhost", "127.0.0.1"])
         scripts = {}
         for n in opts.entries:
             for mode in BODIES:
@@ -151,36 +185,51 @@ def main() -> None:
                 scripts[n, mode] = tmpdir / f"post-{n}-{mode}.lua"
                 flag = "false" if mode == "repeated" else "true"
                 scripts[n, mode].write_text(LUA.format(body=body, distinct=flag))
-        ports = {"bindcheck": free_port(), "echo": free_port(), "before": free_port()}
-        procs = [
-            serve([sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
-                   "--port", str(ports["bindcheck"]), "--cert-dir", str(tmpdir / "certs")],
-                  ports["bindcheck"]),
-            serve([sys.executable, str(ROOT / "bench" / "echo_app.py"), str(ports["echo"]),
-                   str(tmpdir / "certs")], ports["echo"]),
-        ]  # fmt: skip
+        names = ["asgi", "guarded", "go", "bindcheck"] + (["before"] if opts.compare else [])
+        ports = {name: free_port() for name in names}
+        floor = [sys.executable, str(ROOT / "bench" / "floor_asgi.py")]
+        ours = [sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1"]
+        procs = {
+            "bindcheck": serve([*ours, "--port", str(ports["bindcheck"]), "--cert-dir", str(certs)],
+                               ports["bindcheck"]),
+            "asgi": serve([*floor, "plain", str(ports["asgi"]), str(certs)], ports["asgi"]),
+            "guarded": serve([*floor, "guarded", str(ports["guarded"]), str(certs)], ports["guarded"]),
+        }  # fmt: skip
+        binary = go_floor(Path.home() / ".cache" / "bindcheck" / "bench")
+        if binary is not None:
+            procs["go"] = serve([str(binary), f"127.0.0.1:{ports['go']}", str(certs)], ports["go"],
+                                env={**os.environ, "GOMAXPROCS": "1"})  # fmt: skip
         if opts.compare:  # -m webhook.cli from its own directory imports that tree's code
-            procs.append(serve([sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
-                                "--port", str(ports["before"]), "--cert-dir", str(tmpdir / "certs")],
-                               ports["before"], cwd=opts.compare))  # fmt: skip
+            procs["before"] = serve([*ours, "--port", str(ports["before"]), "--cert-dir", str(certs)],
+                                    ports["before"], cwd=opts.compare)  # fmt: skip
         try:
             for n, mode in scripts:  # a bench of the wrong verdict measures nothing
                 body = tmpdir / f"review-{n}-{mode}.json"
-                if verdict(ports["bindcheck"], body, tmpdir / "certs" / "ca.crt") != ALLOWED[mode]:
+                if verdict(ports["bindcheck"], body, certs / "ca.crt") != ALLOWED[mode]:
                     sys.exit(
                         f"the {n}-entry {mode!r} body is not {'allowed' if ALLOWED[mode] else 'denied'}"
                     )
-            print(f"loopback HTTPS, one uvicorn process each, wrk -t2; per row the median of "
+            print(f"loopback HTTPS, one process each, wrk -t2; per row the median of "
                   f"{opts.rounds} rounds of {opts.duration}, the servers taking turns")  # fmt: skip
+            for name, what in FLOORS.items():
+                print(
+                    f"{name} floor: {what}"
+                    + ("" if name in procs else " (no go on PATH: left out)")
+                )
             for mode in opts.bodies:
                 print(f"{mode}: {BODIES[mode]}")
-            print(f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'echo rps':>8} {'p50':>7} {'p99':>7} | "
-                  f"{'ours rps':>8} {'p50':>7} {'p99':>7} | {'rps x':>5} {'p99 x':>5}"
-                  + (f" | {'before':>8} {'p99':>7} {'rps x':>5}" if opts.compare else ""))  # fmt: skip
+            print("x: bindcheck / the asgi floor (rps) and bindcheck / asgi floor (p99); the floors "
+                  "run on distinct bodies only")  # fmt: skip
+            head = (f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'asgi rps':>8} {'p99':>7} | "
+                    f"{'guarded':>8} {'go rps':>8} | {'ours rps':>8} {'p50':>7} {'p99':>7} | "
+                    f"{'rps x':>5} {'p99 x':>5}")  # fmt: skip
+            print(head + (f" | {'before':>8} {'p99':>7} {'rps x':>5}" if opts.compare else ""))
             for n in opts.entries:
                 for c in opts.concurrency:
                     for mode in opts.bodies:
-                        servers = ["echo", "bindcheck"] + (["before"] if opts.compare else [])
+                        servers = ["asgi", "bindcheck"] + (["before"] if opts.compare else [])
+                        if mode == "distinct":
+                            servers[1:1] = [x for x in ("guarded", "go") if x in procs]
                         runs: dict[str, list[dict]] = {name: [] for name in servers}
                         for name in servers:
                             wrk(ports[name], scripts[n, mode], c, "2s")  # warm-up, discarded
@@ -191,22 +240,24 @@ def main() -> None:
                                 runs[name].append(
                                     wrk(ports[name], scripts[n, mode], c, opts.duration)
                                 )
-                        echo, ours = median(runs["echo"]), median(runs["bindcheck"])
-                        before = median(runs["before"]) if opts.compare else None
-                        errors = ours["errors"] or echo["errors"]
-                        print(f"{n:>7} {c:>4} {mode:>8} | {echo['rps']:>8.0f} {echo['p50']:>6.2f}m "
-                              f"{echo['p99']:>6.2f}m | {ours['rps']:>8.0f} {ours['p50']:>6.2f}m "
-                              f"{ours['p99']:>6.2f}m | {ours['rps'] / echo['rps']:>5.2f} "
-                              f"{ours['p99'] / echo['p99']:>5.2f}"
+                        got = {name: median(r) for name, r in runs.items()}
+                        base, mine, before = got["asgi"], got["bindcheck"], got.get("before")
+                        extra = {x: f"{got[x]['rps']:>8.0f}" if x in got else f"{'-':>8}"
+                                 for x in ("guarded", "go")}  # fmt: skip
+                        errors = " ".join(g["errors"] for g in got.values() if g["errors"])
+                        print(f"{n:>7} {c:>4} {mode:>8} | {base['rps']:>8.0f} {base['p99']:>6.2f}m | "
+                              f"{extra['guarded']} {extra['go']} | {mine['rps']:>8.0f} "
+                              f"{mine['p50']:>6.2f}m {mine['p99']:>6.2f}m | "
+                              f"{mine['rps'] / base['rps']:>5.2f} {mine['p99'] / base['p99']:>5.2f}"
                               + (f" | {before['rps']:>8.0f} {before['p99']:>6.2f}m "
-                                 f"{before['rps'] / echo['rps']:>5.2f}" if before else "")
+                                 f"{before['rps'] / base['rps']:>5.2f}" if before else "")
                               + (f"  ERRORS: {errors}" if errors else ""))  # fmt: skip
-            print(
-                "targets: 3 entries rps x >= 0.85 and p99 x <= 1.25; 64 entries rps x >= 0.6; "
-                "worst 64-entry list p99 <= 25 ms at c16"
-            )
+            print("RSS after the bench, MiB: "
+                  + ", ".join(f"{name} {rss_mib(p):.0f}" for name, p in procs.items()))  # fmt: skip
+            print("goals (issue 24): distinct rps x >= 0.5 at 3 and 64 entries, p99 x <= 2, "
+                  "bindcheck RSS <= 64 MiB")  # fmt: skip
         finally:
-            for p in procs:
+            for p in procs.values():
                 p.terminate()
                 p.wait()
 

@@ -1,0 +1,58 @@
+"""The per-review floor in Python: a bare ASGI app that reads the body, decodes it with
+orjson and answers a fixed review echoing the uid; nothing else.
+
+``plain`` serves it on stock uvicorn (httptools, uvloop, the same TLS context as
+bindcheck); ``guarded`` serves it exactly as bindcheck serves, through
+webhook/connections.py's bounds, so the two rows price those bounds on their own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
+import uvicorn
+
+from webhook.connections import Limits, https_server, serve
+from webhook.serving import tls_context
+
+HEADERS = [(b"content-type", b"application/json")]
+
+
+async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    review = orjson.loads(b"".join(chunks))
+    answer = orjson.dumps({"apiVersion": review["apiVersion"], "kind": "AdmissionReview",
+                           "response": {"uid": review["request"]["uid"], "allowed": True}})  # fmt: skip
+    headers = [*HEADERS, (b"content-length", b"%d" % len(answer))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": answer})
+
+
+def main() -> None:
+    mode, port, cert_dir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    context = tls_context(cert_dir, None)
+    if mode == "guarded":
+        limits = Limits()
+        serve(https_server(app, "127.0.0.1", port, context, limits), limits)
+        return
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", loop="uvloop",
+                            log_level="warning", access_log=False,
+                            ssl_certfile=str(cert_dir / "tls.crt"),
+                            ssl_keyfile=str(cert_dir / "tls.key"))  # fmt: skip
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

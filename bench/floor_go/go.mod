@@ -1,0 +1,3 @@
+module bindcheck.dev/benchfloor
+
+go 1.22
