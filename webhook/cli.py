@@ -179,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     _validator_options(check)
     check.add_argument(
         "--format",
-        choices=["text", "json", "junit", "sarif"],
+        choices=["text", "json", "junit", "sarif", "github"],
         default="text",
-        help="report format (default: %(default)s)",
+        help="report format; github writes Actions annotations (default: %(default)s)",
     )
     _output_option(check)
     check.add_argument(

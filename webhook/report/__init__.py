@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from webhook.report.github import GithubReporter
 from webhook.report.json_format import JsonReporter
 from webhook.report.junit import JunitReporter
 from webhook.report.results import Options, Report, Reporter, Result, Summary
@@ -14,6 +15,7 @@ FORMATS: dict[str, type[Reporter]] = {
     "json": JsonReporter,
     "junit": JunitReporter,
     "sarif": SarifReporter,
+    "github": GithubReporter,
 }
 
 __all__ = ["FORMATS", "Options", "Report", "Reporter", "Result", "Summary"]
