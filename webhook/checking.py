@@ -8,18 +8,26 @@ from collections.abc import Iterable
 from webhook.core import Validator
 from webhook.errors import InputError
 from webhook.inputs import Inputs, Skipped, documents
+from webhook.manifests import Document
 from webhook.report.results import Collector, Report, Reporter, Result, Summary
 
 
 def run_check(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summary:
     """Check every document of the inputs; each result goes to ``reporter`` as it comes."""
+    return run_documents(documents(inputs), validator, reporter)
+
+
+def run_documents(
+    docs: Iterable[Document | InputError | Skipped], validator: Validator, reporter: Reporter
+) -> Summary:
+    """Check documents from anywhere (files, a cluster); results go to ``reporter``."""
     # Parsing makes many short-lived, acyclic objects; the default collector
     # thresholds spend a third of the run rescanning them. Collect less often.
     gc.freeze()
     thresholds = gc.get_threshold()
     gc.set_threshold(50_000, 50, 100)
     try:
-        summary = _check_all(inputs, validator, reporter)
+        summary = _check_all(docs, validator, reporter)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
@@ -27,9 +35,11 @@ def run_check(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summa
     return summary
 
 
-def _check_all(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summary:
+def _check_all(
+    docs: Iterable[Document | InputError | Skipped], validator: Validator, reporter: Reporter
+) -> Summary:
     summary = Summary()
-    for doc in documents(inputs):
+    for doc in docs:
         if isinstance(doc, InputError):
             summary.errors.append(doc)
             continue

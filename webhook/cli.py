@@ -165,6 +165,33 @@ def _input_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _report_options(p: argparse.ArgumentParser) -> None:
+    """How a check's findings are written: format, file, verbosity, colour."""
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "junit", "sarif", "github"],
+        default="text",
+        help="report format; github writes Actions annotations (default: %(default)s)",
+    )
+    _output_option(p)
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="only findings and the summary (default: off)"
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also list every skipped object: file, line, apiVersion, kind, name (default: off)",
+    )
+    p.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour text output: auto colours a terminal unless NO_COLOR is set "
+        "(default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bindcheck",
@@ -177,29 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check manifest files (the CI gate)")
     _input_options(check)
     _validator_options(check)
-    check.add_argument(
-        "--format",
-        choices=["text", "json", "junit", "sarif", "github"],
-        default="text",
-        help="report format; github writes Actions annotations (default: %(default)s)",
-    )
-    _output_option(check)
-    check.add_argument(
-        "-q", "--quiet", action="store_true", help="only findings and the summary (default: off)"
-    )
-    check.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="also list every skipped object: file, line, apiVersion, kind, name (default: off)",
-    )
-    check.add_argument(
-        "--color",
-        choices=["auto", "always", "never"],
-        default="auto",
-        help="colour text output: auto colours a terminal unless NO_COLOR is set "
-        "(default: %(default)s)",
-    )
+    _report_options(check)
     check.add_argument(
         "--fail-on-warnings",
         action="store_true",
@@ -211,6 +216,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a template or kustomize patch naming runtime.wasmcloud.dev was "
         "skipped unchecked (default: off)",
     )
+
+    audit = sub.add_parser(
+        "audit", help="judge every workload object in a cluster as the webhook would"
+    )
+    audit.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)",
+    )
+    audit.add_argument("--context", help="kubeconfig context (default: its current-context)")
+    audit.add_argument("-n", "--namespace", help="audit one namespace (default: every namespace)")
+    audit.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=30.0,
+        help="seconds reading the cluster may take in all (default: %(default)s)",
+    )
+    _validator_options(audit)
+    _report_options(audit)
 
     resolve = sub.add_parser("resolve", help="show which plugin and backend serves each name")
     _input_options(resolve)
@@ -418,6 +442,29 @@ def _check(args: argparse.Namespace) -> int:
     return summary.exit_code(args.fail_on_warnings, args.fail_on_skipped)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from webhook.auditing import run_audit
+    from webhook.cluster import Cluster, load_kubeconfig
+    from webhook.memo import Remembering
+    from webhook.report import FORMATS, Options
+
+    validator = make_validator(args, Remembering())
+    cluster = Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
+    with _output(args.output) as out:
+        options = Options(args.quiet, args.verbose, _use_color(args.color, out))
+        reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
+        summary = run_audit(cluster, validator, reporter, args.namespace)
+    for error in summary.errors:
+        if args.format != "text" or args.output:  # the text report already lists them
+            sys.stderr.write(f"bindcheck: {error}\n")
+    if summary.denied:
+        sys.stderr.write(
+            f"bindcheck: {summary.denied} object(s) would be refused on creation; on update "
+            "the webhook's ratcheting lets them stand while the failing entries are unchanged\n"
+        )
+    return summary.exit_code()
+
+
 def _resolve(args: argparse.Namespace) -> int:
     from webhook.inputs import Inputs
     from webhook.resolving import run_resolve
@@ -516,6 +563,7 @@ def _version(_: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "resolve": _resolve,
+    "audit": _audit,
     "rules": _rules,
     "version": _version,
     "serve": _serve,

@@ -30,10 +30,10 @@ class TextReporter(Reporter):
             f" (namespace {o.namespace})" if o.namespace else ""
         )
         verdict = self._paint("allowed", "green") if o.allowed else self._paint("DENIED", "red")
-        lines = [f"{printable(f'{result.source}:{result.line}: {ident}')}: {verdict}"]
+        lines = [f"{printable(f'{_where(result.source, result.line)}: {ident}')}: {verdict}"]
         for violation, line in zip(o.violations, result.lines, strict=True):
             label, color = _LABELS[violation.action]
-            where = printable(f"{result.source}:{line}")
+            where = printable(_where(result.source, line))
             lines.append(f"  {where}: {self._paint(label, color)}: {printable(violation.render())}")
         self.out.write("\n".join(lines) + "\n")
 
@@ -50,6 +50,11 @@ class TextReporter(Reporter):
                 lines.append(f"note: {summary.skipped - len(summary.skipped_objects)} more skipped")
         lines.append(summary_line(summary))
         self.out.write("\n".join(lines) + "\n")
+
+
+def _where(source: str, line: int) -> str:
+    """``file:line``; a source without lines (a cluster's object) alone."""
+    return f"{source}:{line}" if line else source
 
 
 def _skipped(s: SkippedObject) -> str:
