@@ -56,7 +56,9 @@ def planted(control_plane):
 
 
 def _audit(capsys, plane, *argv: str) -> tuple[int, str, str]:
-    code = main(["audit", "--kubeconfig", str(plane.kubeconfig), "-n", NS, *argv])
+    # the v2.7.0 model, whatever Host objects other tests left in the cluster
+    code = main(["audit", "--kubeconfig", str(plane.kubeconfig), "-n", NS, "--host",
+                 "wasmcloud@2.7", *argv])  # fmt: skip
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -88,7 +90,7 @@ def test_a_refused_token_exits_2_without_showing_it(capsys, planted, tmp_path):
     config["users"][0]["user"]["token"] = "not-the-token-s3cr3t"
     bad = tmp_path / "kubeconfig"
     bad.write_text(json.dumps(config))
-    code = main(["audit", "--kubeconfig", str(bad), "-n", NS])
+    code = main(["audit", "--kubeconfig", str(bad), "-n", NS, "--host", "wasmcloud@2.7"])
     out, err = capsys.readouterr()
     assert code == 2 and "401" in out and "s3cr3t" not in out + err
 
@@ -131,6 +133,6 @@ def test_a_cluster_that_does_not_answer_ends_the_audit_with_exit_2(capsys, plant
     config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
     path = tmp_path / "kubeconfig"
     path.write_text(json.dumps(config))
-    code = main(["audit", "--kubeconfig", str(path), "--timeout", "5"])
+    code = main(["audit", "--kubeconfig", str(path), "--timeout", "5", "--host", "wasmcloud@2.7"])
     out, _ = capsys.readouterr()
     assert code == 2 and "Connection refused" in out and "1 unreadable input" in out

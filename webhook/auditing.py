@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.checking import run_documents
+from webhook.checking import Judge, run_documents
 from webhook.cluster import Cluster, ClusterError
-from webhook.core import Validator
 from webhook.crd import API_VERSION, GROUP, PLURALS
 from webhook.errors import InputError
 from webhook.manifests import Document
@@ -38,6 +37,6 @@ def cluster_documents(
 
 
 def run_audit(
-    cluster: Cluster, validator: Validator, reporter: Reporter, namespace: str | None = None
+    cluster: Cluster, validator: Judge, reporter: Reporter, namespace: str | None = None
 ) -> Summary:
     return run_documents(cluster_documents(cluster, namespace), validator, reporter)

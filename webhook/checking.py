@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from typing import Any, Protocol
 
-from webhook.core import Validator
+from webhook.core import Outcome, Validator
 from webhook.errors import InputError
 from webhook.inputs import Inputs, Skipped, documents
 from webhook.manifests import Document
 from webhook.report.results import Collector, Report, Reporter, Result, Summary
 
 
-def run_check(inputs: Inputs, validator: Validator, reporter: Reporter) -> Summary:
+def run_check(inputs: Inputs, validator: Judge, reporter: Reporter) -> Summary:
     """Check every document of the inputs; each result goes to ``reporter`` as it comes."""
     return run_documents(documents(inputs), validator, reporter)
 
 
+class Judge(Protocol):
+    """What judges one object: a :class:`Validator`, or one per release of a cluster's
+    hosts (webhook/fleet.py)."""
+
+    def check(self, obj: Any) -> Outcome | None: ...
+
+
 def run_documents(
-    docs: Iterable[Document | InputError | Skipped], validator: Validator, reporter: Reporter
+    docs: Iterable[Document | InputError | Skipped], validator: Judge, reporter: Reporter
 ) -> Summary:
     """Check documents from anywhere (files, a cluster); results go to ``reporter``."""
     # Parsing makes many short-lived, acyclic objects; the default collector
@@ -36,7 +44,7 @@ def run_documents(
 
 
 def _check_all(
-    docs: Iterable[Document | InputError | Skipped], validator: Validator, reporter: Reporter
+    docs: Iterable[Document | InputError | Skipped], validator: Judge, reporter: Reporter
 ) -> Summary:
     summary = Summary()
     for doc in docs:

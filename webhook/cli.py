@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from webhook import __version__
 from webhook.cel.engines import DEFAULT_ENGINE, ENGINES
@@ -25,6 +25,10 @@ from webhook.facts import FRESH, Facts
 from webhook.runtime import releases
 from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Action, Policy
+
+if TYPE_CHECKING:  # the cluster modules load only for the commands that read one
+    from webhook.checking import Judge
+    from webhook.cluster import Cluster
 
 EXIT_OK, EXIT_DENIED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -192,6 +196,17 @@ def _report_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cluster_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--kubeconfig", metavar="FILE", help=what)
+    p.add_argument("--context", help="kubeconfig context (default: its current-context)")
+    p.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=30.0,
+        help="seconds reading the cluster may take in all (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bindcheck",
@@ -210,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when anything has warnings, not only denials (default: off)",
     )
+    _cluster_options(
+        check,
+        "check each workload against the hosts this cluster's Host objects describe (their "
+        "labels and releases) instead of --host or --catalog (default: off)",
+    )
     check.add_argument(
         "--fail-on-skipped",
         action="store_true",
@@ -220,19 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser(
         "audit", help="judge every workload object in a cluster as the webhook would"
     )
-    audit.add_argument(
-        "--kubeconfig",
-        metavar="FILE",
-        help="kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)",
+    _cluster_options(
+        audit,
+        "kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config); the workloads are "
+        "checked against the cluster's own hosts unless --host or --catalog is given",
     )
-    audit.add_argument("--context", help="kubeconfig context (default: its current-context)")
     audit.add_argument("-n", "--namespace", help="audit one namespace (default: every namespace)")
-    audit.add_argument(
-        "--timeout",
-        type=_positive(float),
-        default=30.0,
-        help="seconds reading the cluster may take in all (default: %(default)s)",
-    )
     _validator_options(audit)
     _report_options(audit)
 
@@ -427,10 +440,11 @@ def _check(args: argparse.Namespace) -> int:
     # Files repeat entries too (one chart's many workloads); their objects come from
     # YAML, so the memo prints them with marshal.
     validator = make_validator(args, Remembering())
+    judge = _cluster_hosts(args, validator, None) if args.kubeconfig else validator
     with _output(args.output) as out:
         options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
-        summary = run_check(Inputs(args.paths, args.exclude), validator, reporter)
+        summary = run_check(Inputs(args.paths, args.exclude), judge, reporter)
     for error in summary.errors:
         if args.format != "text" or args.output:  # the text report already lists them
             sys.stderr.write(f"bindcheck: {error}\n")
@@ -442,6 +456,45 @@ def _check(args: argparse.Namespace) -> int:
     return summary.exit_code(args.fail_on_warnings, args.fail_on_skipped)
 
 
+def _cluster_hosts(
+    args: argparse.Namespace, validator: Validator, cluster: Cluster | None
+) -> Judge:
+    """The cluster's Host objects as the hosts to check against (webhook/fleet.py); the
+    validator's own catalog when the cluster has none, with a warning."""
+    from webhook.cluster import Cluster, ClusterError, load_kubeconfig
+    from webhook.fleet import Fleet, read_hosts
+    from webhook.memo import Remembering
+
+    if args.catalog and cluster is None:
+        raise ConfigError("--kubeconfig checks against the cluster's hosts: drop --host/--catalog")
+    cluster = cluster or Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
+    try:
+        hosts = read_hosts(cluster)
+    except ClusterError as exc:
+        if exc.status != 404:  # 404: no Host CRD, so no runtime-operator: no hosts
+            raise ConfigError(f"cannot read the cluster's Host objects: {exc}") from None
+        hosts = []
+    if not hosts:
+        used = validator.catalog.source if validator.catalog else "no catalog"
+        sys.stderr.write(
+            "bindcheck: warning: the cluster has no Host objects (no runtime-operator, no "
+            f"hosts yet, or no right to list them): checked against {used}\n"
+        )
+        return validator
+    for host in hosts:
+        if host.note:
+            sys.stderr.write(
+                f"bindcheck: warning: Host {host.namespace}/{host.name}: {host.note}\n"
+            )
+    fleet = Fleet(validator, hosts, Remembering)
+    against = ", ".join(
+        f"{v.catalog.source} ({len(v.catalog.host_groups)} group(s))"
+        for _, v in fleet.validators if v.catalog
+    )  # fmt: skip
+    sys.stderr.write(f"bindcheck: {len(hosts)} Host object(s): checking against {against}\n")
+    return fleet
+
+
 def _audit(args: argparse.Namespace) -> int:
     from webhook.auditing import run_audit
     from webhook.cluster import Cluster, load_kubeconfig
@@ -450,10 +503,11 @@ def _audit(args: argparse.Namespace) -> int:
 
     validator = make_validator(args, Remembering())
     cluster = Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
+    judge = validator if args.catalog else _cluster_hosts(args, validator, cluster)
     with _output(args.output) as out:
         options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
-        summary = run_audit(cluster, validator, reporter, args.namespace)
+        summary = run_audit(cluster, judge, reporter, args.namespace)
     for error in summary.errors:
         if args.format != "text" or args.output:  # the text report already lists them
             sys.stderr.write(f"bindcheck: {error}\n")

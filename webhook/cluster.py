@@ -42,6 +42,11 @@ MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024
 class ClusterError(BindcheckError):
     """The cluster cannot be read: a kubeconfig that does not work, a refused request."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The API server's HTTP status, when it answered (404: no such resource)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
@@ -212,7 +217,7 @@ class Cluster:
                 body = answer.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
             status = _status_message(exc)
-            raise ClusterError(f"GET {where}: {exc.code} {status}") from None
+            raise ClusterError(f"GET {where}: {exc.code} {status}", exc.code) from None
         except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ClusterError(f"GET {where}: {shown(str(reason), 200)}") from None
