@@ -19,7 +19,7 @@ import pytest
 from conftest import entry, workload
 from servers import free_port, wait_for_port
 
-from webhook.certs import key_pem, load_or_make_ca, make_leaf, pem, write_certs
+from webhook.certs import key_pem, load_or_make_ca, make_ca, make_leaf, pem, write_certs
 from webhook.server import DecisionLog
 
 
@@ -349,7 +349,7 @@ def test_certificate_rotation_under_load_loses_no_request(tmp_path):
         server.stop()
 
 
-def test_client_certificate_mode_requires_a_cert_signed_by_the_ca(tmp_path):
+def test_client_certificate_mode_requires_a_cert_signed_by_the_ca_except_for_probes(tmp_path):
     cert_dir = tmp_path / "certs"
     write_certs(cert_dir, ["localhost", "127.0.0.1"])
     ca_key, ca_cert = load_or_make_ca(cert_dir)
@@ -360,7 +360,24 @@ def test_client_certificate_mode_requires_a_cert_signed_by_the_ca(tmp_path):
     try:
         with server.client((str(tmp_path / "client.crt"), str(tmp_path / "client.key"))) as c:
             assert c.get("/healthz").status_code == 200
-        with server.client() as c, pytest.raises(httpx.HTTPError):
+            assert post(c, review(workload([entry()])))["response"]["allowed"] is True
+            assert c.get("/metrics").status_code == 200
+        # kubelet's probes carry no certificate: health answers, nothing else does
+        with server.client() as c:
+            assert c.get("/healthz").status_code == 200
+            assert c.get("/readyz?verbose").status_code == 200
+        for path in ("/validate", "/metrics", "/healthz/../validate", "/nosuch"):
+            with server.client() as c:
+                answer = c.post(path, content=b"{}")
+                assert answer.status_code == 403, path
+                assert answer.json()["error"] == "client_certificate_required"
+        # a certificate from another CA fails the handshake
+        other_key, other_ca = make_ca()
+        key, cert = make_leaf(other_key, other_ca, ["intruder"], client=True)
+        (tmp_path / "other.crt").write_bytes(pem(cert))
+        (tmp_path / "other.key").write_bytes(key_pem(key))
+        intruder = (str(tmp_path / "other.crt"), str(tmp_path / "other.key"))
+        with server.client(intruder) as c, pytest.raises(httpx.HTTPError):
             c.get("/healthz")
     finally:
         server.stop()
@@ -452,7 +469,6 @@ def test_log_level_warning_keeps_decision_lines_out(tmp_path):
 
 
 def test_a_rotated_client_ca_is_trusted_and_the_retired_one_refused_without_a_restart(tmp_path):
-    from webhook.certs import make_ca
 
     cert_dir = tmp_path / "certs"
     write_certs(cert_dir, ["localhost", "127.0.0.1"])

@@ -87,6 +87,10 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+PROBE_PATHS = frozenset({b"/healthz", b"/readyz"})
+"""What kubelet's probes ask for, without a client certificate."""
+
+
 class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the bounds of :class:`Limits`."""
 
@@ -100,6 +104,8 @@ class GuardedProtocol(HttpToolsProtocol):
     _header_count = 0
     _in_headers = True
     _refused = False
+    _anonymous = False
+    """With ``--client-ca``, a connection without a client certificate: probes only."""
     last_active = 0.0
 
     # Connection lifetime
@@ -109,7 +115,9 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.trust is not None:
             ssl_object = transport.get_extra_info("ssl_object")
             peer = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-            if not self.trust.accepts(peer):  # a CA the client-CA file no longer holds
+            if peer is None:
+                self._anonymous = True
+            elif not self.trust.accepts(peer):  # a CA the client-CA file no longer holds
                 transport.abort()
                 return
         self.last_active = self.loop.time()
@@ -190,6 +198,11 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         if self._refused:
+            return
+        if self._anonymous and self.url.split(b"?", 1)[0] not in PROBE_PATHS:
+            self._refuse(403, "client_certificate_required",
+                         "a client certificate from --client-ca is required; only "
+                         "/healthz and /readyz answer without one")  # fmt: skip
             return
         self._in_headers = False
         self._header_bytes = 0

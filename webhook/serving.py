@@ -62,7 +62,10 @@ def tls_context(cert_dir: Path, client_ca: Path | None) -> ssl.SSLContext:
     except (OSError, ssl.SSLError, ValueError) as exc:
         raise ConfigError(f"cannot load tls.crt and tls.key from {cert_dir}: {_why(exc)}") from None
     if client_ca is not None:
-        ctx.verify_mode = ssl.CERT_REQUIRED
+        # Optional at the handshake: kubelet's HTTPS probes carry no certificate. A
+        # certificate sent must still verify; without one, only the probe paths answer
+        # (webhook/connections.py, GuardedProtocol.on_headers_complete).
+        ctx.verify_mode = ssl.CERT_OPTIONAL
         try:
             ctx.load_verify_locations(client_ca)
         except (OSError, ssl.SSLError, ValueError) as exc:
