@@ -264,3 +264,19 @@ def test_every_option_of_every_command_says_its_default():
             if action.dest in ("help", "paths", "catalog_command") or not action.option_strings:
                 continue
             assert action.help and "default" in action.help, (name, action.dest)
+
+
+def test_findings_are_listed_in_line_order(capsys, tmp_path):
+    path = tmp_path / "w.yaml"
+    # the schema finding (line 9) comes from a check that runs before the naming ones
+    path.write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Workload\nmetadata: {name: w}\n"
+        "spec:\n  hostInterfaces:\n"
+        "    - {namespace: wasi, package: keyvalue, interfaces: [store]}\n"
+        "    - {namespace: wasi, package: keyvalue, interfaces: [atomics]}\n"
+        "    - namespace: wasi\n      package: blobstore\n      interfaces: [blobstore]\n"
+        "      confg: {}\n"
+    )
+    code, out, _ = run(capsys, "check", str(path))
+    lines = [int(row.split(":")[1]) for row in out.splitlines() if row.startswith("  ")]
+    assert code == 1 and len(lines) >= 2 and lines == sorted(lines), out

@@ -329,3 +329,10 @@ def test_mixed_literals_are_wrapped_in_dyn_as_kubernetes_requires():
     assert lit({"m": "", "n": True, "w": {}}) == '{"m": dyn(""), "n": dyn(true), "w": dyn({})}'
     assert lit([[], ["a"]]) == '[dyn([]), dyn(["a"])]'
     assert lit([{"v": "", "o": ["a"]}]) == '[{"v": dyn(""), "o": dyn(["a"])}]'
+
+
+def test_quiet_export_leaves_out_the_not_expressed_list(capsys, tmp_path):
+    out = tmp_path / "vap.yaml"
+    assert main(["export", "vap", "-q", "-o", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(list(yaml.safe_load_all(out.read_text()))) == 6

@@ -261,3 +261,14 @@ def test_one_deadline_bounds_all_probes_even_against_a_trickling_server(capsys, 
 def test_resolve_without_a_catalog_is_a_usage_error(capsys):
     code, _, err = resolve(capsys, GOOD, "--catalog", "none")
     assert code == 2 and "needs a host catalog" in err
+
+
+def test_json_lists_the_inputs_it_could_not_read(capsys, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: [\n")
+    code, out, _ = resolve(capsys, GOOD, str(broken), "--format", "json")
+    data = json.loads(out)
+    assert code == 2 and len(data["workloads"]) == 1
+    [error] = data["errors"]
+    assert error["source"] == str(broken) and error["line"] == 3
+    assert error["message"].startswith("invalid YAML")

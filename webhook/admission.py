@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.core import Outcome, Validator
+from webhook.core import Judge, Outcome
 from webhook.ratchet import ratchet
 from webhook.reviews import AdmissionReview
 from webhook.text import clipped, printable, shown
@@ -37,7 +37,7 @@ class Decision:
     allowed: bool
 
 
-def review(validator: Validator, body: AdmissionReview, ratcheting: bool = True) -> Decision:
+def review(validator: Judge, body: AdmissionReview, ratcheting: bool = True) -> Decision:
     """The answer to a review."""
     req = body.request
     outcome = None

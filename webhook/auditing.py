@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.checking import Judge, run_documents
+from webhook.checking import run_documents
 from webhook.cluster import Cluster, ClusterError
+from webhook.core import Judge
 from webhook.crd import API_VERSION, GROUP, PLURALS
 from webhook.errors import InputError
 from webhook.manifests import Document

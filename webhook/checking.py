@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable
-from typing import Any, Protocol
 
-from webhook.core import Outcome, Validator
+from webhook.core import Judge, Validator
 from webhook.errors import InputError
 from webhook.inputs import Inputs, Skipped, documents
 from webhook.manifests import Document
@@ -16,13 +16,6 @@ from webhook.report.results import Collector, Report, Reporter, Result, Summary
 def run_check(inputs: Inputs, validator: Judge, reporter: Reporter) -> Summary:
     """Check every document of the inputs; each result goes to ``reporter`` as it comes."""
     return run_documents(documents(inputs), validator, reporter)
-
-
-class Judge(Protocol):
-    """What judges one object: a :class:`Validator`, or one per release of a cluster's
-    hosts (webhook/fleet.py)."""
-
-    def check(self, obj: Any) -> Outcome | None: ...
 
 
 def run_documents(
@@ -64,9 +57,13 @@ def _check_all(
             summary.denied += 1
         elif outcome.warnings:
             summary.warned += 1
-        # Lines are looked up now, so nothing keeps the document once it is reported.
-        lines = tuple(doc.line_of(v.field) for v in outcome.violations)
-        reporter.result(Result(doc.source, doc.line, outcome, lines))
+        # Lines are looked up now, so nothing keeps the document once it is reported;
+        # findings go out in line order (stable: one line's keep the checks' order).
+        found = sorted(
+            ((doc.line_of(v.field), v) for v in outcome.violations), key=lambda pair: pair[0]
+        )
+        outcome = dataclasses.replace(outcome, violations=tuple(v for _, v in found))
+        reporter.result(Result(doc.source, doc.line, outcome, tuple(line for line, _ in found)))
     return summary
 
 

@@ -27,8 +27,8 @@ from webhook.runtime.catalog_files import load_catalog
 from webhook.violations import Action, Policy
 
 if TYPE_CHECKING:  # the cluster modules load only for the commands that read one
-    from webhook.checking import Judge
     from webhook.cluster import Cluster
+    from webhook.core import Judge
 
 EXIT_OK, EXIT_DENIED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -382,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="prefix of the policies' and bindings' names (default: %(default)s)",
     )
     _output_option(vap)
+    vap.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="leave out the list of checks the policies cannot express (default: off)",
+    )
 
     certs = sub.add_parser("certs", help="write a CA and a serving certificate for a Service")
     certs.add_argument(
@@ -581,6 +587,8 @@ def _export(args: argparse.Namespace) -> int:
             f"# bindcheck {__version__} export vap: re-export when the catalog or rules change\n"
         )
         out.write(yaml.safe_dump_all(exported.documents, sort_keys=False, width=1_000_000))
+    if args.quiet:
+        return EXIT_OK
     sys.stderr.write(
         "not expressed by the policies (the webhook and `bindcheck check` run them):\n"
     )

@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,9 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """One list page's body; 500 objects of the API server's 3 MiB limit would not fit, 500
 real workloads do many times over."""
 MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+"""Where kubelet mounts a pod's service-account token and the cluster's CA."""
+MAX_TOKEN_BYTES = 64 * 1024
 
 
 class ClusterError(BindcheckError):
@@ -79,6 +82,34 @@ def load_kubeconfig(path: str | None, context_name: str | None = None) -> Creden
     if not isinstance(config, dict):
         raise ClusterError(f"{file}: not a kubeconfig (no mapping)")
     return _credentials(config, file, context_name)
+
+
+def in_cluster_credentials(
+    root: Path = SERVICE_ACCOUNT, env: Mapping[str, str] = os.environ
+) -> Credentials:
+    """The pod's own service account, as client-go's ``rest.InClusterConfig`` reads it
+    (staging/src/k8s.io/client-go/rest/config.go): ``KUBERNETES_SERVICE_HOST`` and
+    ``_PORT``, the ``token`` and ``ca.crt`` under ``root``. Read anew for each use:
+    kubelet renews the projected token well before it expires."""
+    host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        raise ClusterError(
+            "not running in a pod (KUBERNETES_SERVICE_HOST and _PORT are unset): pass --kubeconfig"
+        )
+    try:
+        with (root / "token").open("rb") as f:
+            token = f.read(MAX_TOKEN_BYTES + 1).decode("ascii").strip()
+        context = ssl.create_default_context(cafile=str(root / "ca.crt"))
+    except (OSError, UnicodeDecodeError, ssl.SSLError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ClusterError(
+            f"cannot read the pod's service account in {root}: {why} (is "
+            "automountServiceAccountToken off?)"
+        ) from None
+    if len(token) > MAX_TOKEN_BYTES or not token:
+        raise ClusterError(f"{root}/token: empty or over {MAX_TOKEN_BYTES // 1024} KiB")
+    address = f"[{host}]" if ":" in host else host  # an IPv6 service address
+    return Credentials(f"https://{address}:{port}", context, token)
 
 
 def _named(config: dict[str, Any], key: str, name: str, file: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from webhook.cel.engines import DEFAULT_ENGINE, Bound, Engine, make_engine
 from webhook.cel.rules import (
@@ -62,6 +62,13 @@ class Outcome:
     @property
     def allowed(self) -> bool:
         return not self.denials
+
+
+class Judge(Protocol):
+    """What judges one object: a :class:`Validator`, or one per release of a cluster's
+    hosts (webhook/fleet.py)."""
+
+    def check(self, obj: Any) -> Outcome | None: ...
 
 
 @dataclass(frozen=True, slots=True)

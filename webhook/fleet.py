@@ -179,3 +179,28 @@ def _merged(outcomes: list[tuple[str, Outcome | None]]) -> Outcome | None:
 
 def _on(v: Violation, releases_raising: list[str]) -> str:
     return f"{v.message} (on the cluster's {', '.join(releases_raising)} hosts)"
+
+
+def judge_for(base: Validator, hosts: list[ClusterHost], facts: Callable[[], Facts]) -> Any:
+    """What reviews are judged with: a :class:`Fleet` over ``hosts``, or ``base`` (its own
+    catalog) while the cluster has none."""
+    return Fleet(base, hosts, facts) if hosts else base
+
+
+def signature(hosts: Iterable[ClusterHost]) -> frozenset[tuple[tuple[tuple[str, str], ...], str]]:
+    """What a judgement depends on: each label set with a version. Host names and
+    heartbeat fields (``lastSeen``, free memory) change often and decide nothing."""
+    return frozenset((tuple(sorted(h.labels.items())), h.version) for h in hosts)
+
+
+def describe(hosts: list[ClusterHost]) -> list[dict[str, Any]]:
+    """The host groups as ``/readyz`` shows them: labels, releases and how many hosts."""
+    groups: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+    for host in hosts:
+        key = tuple(sorted(host.labels.items()))
+        group = groups.setdefault(key, {
+            "labels": {shown(k, 63): shown(v, 63) for k, v in key}, "hosts": 0, "releases": [],
+        })  # fmt: skip
+        group["hosts"] += 1
+        group["releases"] = sorted({*group["releases"], *host.models})
+    return list(groups.values())

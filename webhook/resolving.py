@@ -128,7 +128,8 @@ def run_resolve(
     """Write the tables; exit 1 when a probe failed or a workload cannot bind, 2 on bad input."""
     workloads, errors = resolve_paths(inputs, validator, do_probe, timeout)
     if fmt == "json":
-        out.write(json.dumps({"workloads": workloads}, indent=2) + "\n")
+        unread = [{"source": e.source, "line": e.line, "message": e.message} for e in errors]
+        out.write(json.dumps({"workloads": workloads, "errors": unread}, indent=2) + "\n")
     else:
         out.write(render_text(workloads))
     for error in errors:
