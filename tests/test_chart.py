@@ -338,8 +338,10 @@ def test_optional_objects_render_only_when_enabled(default):
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["--set", "certManager.enabled=true"], ["--set", "enforcement=both"]]
-)
+    "args",
+    [[], ["--set", "certManager.enabled=true"], ["--set", "enforcement=both"],
+     ["--set", "discoverHosts.enabled=true"]],
+)  # fmt: skip
 def test_kubectl_reads_every_rendered_object(args, tmp_path):
     # kubectl's own decoder as a second parser (--local: no API server here).
     rendered = helm_template(*args)
@@ -429,6 +431,32 @@ def test_extra_args_reach_a_server_that_accepts_them():
     ]["spec"]["containers"][0]["args"]
     parsed = build_parser().parse_args(args)
     assert parsed.max_in_flight == 128 and parsed.port == 8443
+
+
+def test_host_discovery_adds_list_rights_a_token_and_egress_to_the_api_server(default):
+    from webhook.cli import build_parser
+
+    assert by_kind(default, "ClusterRole") == [] and by_kind(default, "ClusterRoleBinding") == []
+    assert one(default, "NetworkPolicy")["spec"]["egress"] == []
+    docs = render("--set", "discoverHosts.enabled=true", "--set", "discoverHosts.interval=10")
+    hosts_only = {"apiGroups": ["runtime.wasmcloud.dev"], "resources": ["hosts"],
+                  "verbs": ["get", "list"]}  # fmt: skip
+    assert one(docs, "ClusterRole")["rules"] == [hosts_only]
+    binding = one(docs, "ClusterRoleBinding")
+    account = one(docs, "ServiceAccount")["metadata"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account["name"], "namespace": NS}
+    ]
+    assert binding["roleRef"]["name"] == one(docs, "ClusterRole")["metadata"]["name"]
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    parsed = build_parser().parse_args(pod["containers"][0]["args"])
+    assert parsed.discover_hosts and parsed.hosts_interval == 10 and parsed.catalog is None
+    ports = one(docs, "NetworkPolicy")["spec"]["egress"][0]["ports"]
+    assert [p["port"] for p in ports] == [443, 6443]
+    refused = helm_fails(*IMAGE, "--set", "discoverHosts.enabled=true", "--set",
+                         "catalog=wasmcloud@2.6")  # fmt: skip
+    assert "leave catalog empty" in refused
 
 
 def test_host_network_moves_every_port_together():

@@ -10,8 +10,11 @@ heartbeat.GetVersion()).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import entry, workload
+from test_server import Server, post, review
 
 from webhook.cli import main
 from webhook.fleet import releases_for
@@ -51,6 +54,17 @@ TWO_NAMED = [
 ]
 
 
+def _plant(plane, name: str, group: str, version: str) -> None:
+    host = {"apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": "Host",
+            "metadata": {"name": name, "labels": {"hostgroup": group}},
+            "hostId": f"N{name}", "hostname": name, "httpPort": 8080}  # fmt: skip
+    status, created = plane.request("POST", HOSTS, host)
+    assert status == 201, created
+    created["status"] = {"version": version}
+    status, body = plane.request("PUT", f"{HOSTS}/{name}/status", created)
+    assert status == 200, body
+
+
 @pytest.fixture(scope="module")
 def hosts(control_plane):
     plane = control_plane
@@ -59,22 +73,13 @@ def hosts(control_plane):
     assert plane.apply([{"apiVersion": "v1", "kind": "Namespace",
                          "metadata": {"name": NS}}]).returncode == 0  # fmt: skip
     for name, (group, version) in PLANTED.items():
-        host = {"apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": "Host",
-                "metadata": {"name": name, "labels": {"hostgroup": group}},
-                "hostId": f"N{name}", "hostname": name, "httpPort": 8080}  # fmt: skip
-        status, created = plane.request("POST", HOSTS, host)
-        assert status == 201, created
-        created["status"] = {"version": version}
-        status, body = plane.request("PUT", f"{HOSTS}/{name}/status", created)
-        assert status == 200, body
+        _plant(plane, name, group, version)
     yield plane
     for name in PLANTED:
         plane.request("DELETE", f"{HOSTS}/{name}")
 
 
 def _check(capsys, plane, tmp_path, obj) -> tuple[int, str, str]:
-    import json
-
     path = tmp_path / "w.json"
     path.write_text(json.dumps(obj))
     code = main(["check", "--kubeconfig", str(plane.kubeconfig), str(path)])
@@ -163,3 +168,187 @@ def test_audit_judges_the_clusters_objects_against_the_clusters_hosts(capsys, ho
     assert code == 1 and "[plugin-named-instances]" in out
     assert f"workloaddeployments/{NS}/on-edge: WorkloadDeployment/on-edge" in out
     assert "4 Host object(s): checking against" in err
+
+
+# --- serve --discover-hosts -----------------------------------------------------------
+
+
+def _answer(client, obj) -> dict:
+    return post(client, review(obj))["response"]
+
+
+def _eventually(probe, seconds: float = 15.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        got = probe()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def test_serve_judges_reviews_against_the_hosts_it_discovers_and_follows_them(hosts, tmp_path):
+
+    argv = ("--discover-hosts", "--kubeconfig", str(hosts.kubeconfig), "--hosts-interval", "0.3")
+    with Server(tmp_path / "certs", *argv) as server, server.client() as client:
+        edge = _answer(client, _on("edge"))
+        assert not edge["allowed"] and "plugin-named-instances" in edge["status"]["message"]
+        assert _answer(client, _on("core"))["allowed"]
+        ready = client.get("/readyz").json()
+        assert ready["catalog"] == "the cluster's Host objects" and ready["hosts"]["objects"] == 4
+        groups = {g["labels"]["hostgroup"]: g["releases"] for g in ready["hosts"]["groups"]}
+        assert groups["edge"] == ["wasmcloud@2.6.1"] and groups["core"] == ["wasmcloud@2.7.0"]
+
+        # a new group appears: its v2.5.2 hosts cannot run two named key-value entries
+        gpu = _answer(client, _on("gpu"))
+        assert gpu["allowed"] and "hostgroup-unmatched" in " ".join(gpu.get("warnings", []))
+        _plant(hosts, "gpu-1", "gpu", "2.5.2")
+        try:
+            denied = _eventually(lambda: not _answer(client, _on("gpu"))["allowed"])
+            assert denied, server.log_text()[-2000:]
+        finally:
+            hosts.request("DELETE", f"{HOSTS}/gpu-1")
+        # gone again: the selector matches no host
+        assert _eventually(lambda: _answer(client, _on("gpu"))["allowed"])
+    log = server.log_text()
+    assert log.count("the cluster's hosts changed") >= 3, log[-3000:]
+    assert "Host wasmcloud-system/next-1: version 2.9.0 is no release" in log
+
+
+def test_a_failed_pass_keeps_the_last_hosts_serving_and_says_so(hosts, tmp_path):
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_bytes(hosts.kubeconfig.read_bytes())
+    argv = ("--discover-hosts", "--kubeconfig", str(kubeconfig), "--hosts-interval", "0.3")
+    with Server(tmp_path / "certs", *argv) as server, server.client() as client:
+        kubeconfig.write_text("clusters: [")  # a half-written file, or a bad edit
+        problem = _eventually(lambda: client.get("/readyz").json().get("problems", {}).get("hosts"))
+        assert problem and str(kubeconfig) in problem
+        assert not _answer(client, _on("edge"))["allowed"]  # the last good hosts still judge
+        kubeconfig.write_bytes(hosts.kubeconfig.read_bytes())
+        assert _eventually(lambda: "problems" not in client.get("/readyz").json())
+        metrics = client.get("/metrics").text
+    assert 'bindcheck_config_reloads_total{result="error",what="hosts"}' in metrics
+
+
+def _service_account_token(plane, namespace: str, name: str) -> str:
+    for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                {"apiVersion": "v1", "kind": "ServiceAccount",
+                 "metadata": {"name": name, "namespace": namespace}}):  # fmt: skip
+        assert plane.apply([doc]).returncode == 0
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
+    status, body = plane.request("POST", path, request)
+    assert status == 201, body
+    return body["status"]["token"]
+
+
+def test_the_pods_own_service_account_with_the_charts_rbac_lists_the_hosts(
+    hosts, tmp_path, monkeypatch
+):
+    """What the pod does in a cluster: the projected token and CA, KUBERNETES_SERVICE_*,
+    and exactly the RBAC the chart renders; without that RBAC the list is forbidden."""
+    from test_chart import NS as CHART_NS
+    from test_chart import by_kind, render
+
+    from webhook.cluster import ClusterError
+    from webhook.discovery import connector, current_hosts
+
+    docs = render("--set", "discoverHosts.enabled=true")
+    [deployment] = by_kind(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    account = pod["serviceAccountName"]
+    mounted = tmp_path / "serviceaccount"
+    mounted.mkdir()
+    (mounted / "token").write_text(_service_account_token(hosts, CHART_NS, account))
+    (mounted / "ca.crt").write_bytes(hosts.ca_file.read_bytes())
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(hosts.port))
+    connect = connector(None, None, service_account=mounted)
+
+    with pytest.raises(ClusterError) as refused:
+        current_hosts(connect)
+    assert refused.value.status == 403 and "cannot list resource" in str(refused.value)
+
+    rbac = by_kind(docs, "ClusterRole") + by_kind(docs, "ClusterRoleBinding")
+    assert len(rbac) == 2 and hosts.apply(rbac).returncode == 0
+    try:
+        listed = _eventually(lambda: _listed(connect), 10)  # RBAC caches refresh quickly
+        assert sorted(h.name for h in listed) == sorted(PLANTED)
+    finally:
+        for doc in rbac:
+            plural = doc["kind"].lower() + "s"
+            hosts.request(
+                "DELETE", f"/apis/rbac.authorization.k8s.io/v1/{plural}/{doc['metadata']['name']}"
+            )
+
+
+def _listed(connect):
+    from webhook.cluster import ClusterError
+    from webhook.discovery import current_hosts
+
+    try:
+        return current_hosts(connect)
+    except ClusterError:
+        return None
+
+
+def test_without_a_pod_or_a_kubeconfig_discovery_says_what_is_missing(tmp_path, monkeypatch):
+    from webhook.cluster import ClusterError, in_cluster_credentials
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ClusterError, match="not running in a pod"):
+        in_cluster_credentials(tmp_path)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    with pytest.raises(ClusterError, match="automountServiceAccountToken"):
+        in_cluster_credentials(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [(["--discover-hosts", "--catalog", "wasmcloud@2.6"], "drop --catalog"),
+     (["--kubeconfig", "k"], "are for --discover-hosts")],
+)  # fmt: skip
+def test_serve_refuses_discovery_flags_that_do_not_go_together(capsys, argv, says):
+    assert main(["serve", *argv]) == 2 and says in capsys.readouterr().err
+
+
+def test_a_forbidden_first_pass_serves_the_configured_catalog_and_says_why(hosts, tmp_path):
+
+    token = _service_account_token(hosts, "no-rbac", "bindcheck")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": hosts.url,
+                                               "certificate-authority": str(hosts.ca_file)}}],
+        "users": [{"name": "u", "user": {"token": token}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))  # fmt: skip
+    argv = ("--discover-hosts", "--kubeconfig", str(kubeconfig))
+    with Server(tmp_path / "certs", *argv) as server, server.client() as client:
+        ready = client.get("/readyz").json()
+        assert "forbidden" in ready["problems"]["hosts"] and ready["hosts"]["objects"] == 0
+        assert ready["catalog"].endswith("(the cluster has no Host objects yet)")
+        assert "response" in post(client, review(_on("edge")))
+    assert token not in server.log_text()
+
+
+def test_a_config_reload_keeps_judging_against_the_discovered_hosts(hosts, tmp_path):
+    from conftest import PIN_RULE
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    argv = ("--discover-hosts", "--kubeconfig", str(hosts.kubeconfig), "--rules", str(rules),
+            "--reload-interval", "0.2")  # fmt: skip
+    core = _on("core")  # two named entries, no version: v2.7.0 hosts run it
+    with Server(tmp_path / "certs", *argv) as server, server.client() as client:
+        assert _answer(client, core)["allowed"]
+        (rules / "pin.yaml").write_text(PIN_RULE)
+        assert _eventually(lambda: not _answer(client, core)["allowed"])  # the new rule
+        message = _answer(client, core)["status"]["message"]
+        assert "must pin a version" in message and "plugin-named-instances" not in message
+        edge = _answer(client, _on("edge"))["status"]["message"]
+        assert "plugin-named-instances" in edge and "must pin a version" in edge

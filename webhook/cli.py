@@ -345,6 +345,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="on UPDATE, deny violations the old object already had too (default: they warn)",
     )
+    serve.add_argument(
+        "--discover-hosts",
+        action="store_true",
+        help="read the cluster's Host objects and judge each workload against the releases "
+        "of the hosts its hostSelector matches; the pod's service account unless "
+        "--kubeconfig (default: off)",
+    )
+    serve.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="with --discover-hosts: the cluster to read Hosts from (default: the pod's "
+        "service account)",
+    )
+    serve.add_argument("--context", help="with --kubeconfig: the context (default: current)")
+    serve.add_argument(
+        "--hosts-interval",
+        type=_positive(float),
+        default=30.0,
+        help="with --discover-hosts: seconds between reads of the Host objects (default: 30)",
+    )
     _validator_options(serve, host_flag=False)  # --host is the listen address
 
     catalog = sub.add_parser("catalog", help="show the host catalog, or its JSON Schema")
@@ -610,11 +630,22 @@ def _serve(args: argparse.Namespace) -> int:
     from webhook.memo import Remembering
     from webhook.serving import run_server
 
-    # Every review is read by orjson: its bytes print each entry (webhook/memo/prints.py).
-    def build() -> Validator:
-        return make_validator(args, Remembering(json_prints=True))
+    if args.discover_hosts and args.catalog:
+        raise ConfigError(
+            "--discover-hosts checks against the releases the cluster's hosts run: drop "
+            "--catalog (the newest release serves while the cluster has no Host objects)"
+        )
+    if (args.kubeconfig or args.context) and not args.discover_hosts:
+        raise ConfigError("--kubeconfig and --context are for --discover-hosts")
 
-    return run_server(args, build(), build)
+    # Every review is read by orjson: its bytes print each entry (webhook/memo/prints.py).
+    def facts() -> Remembering:
+        return Remembering(json_prints=True)
+
+    def build() -> Validator:
+        return make_validator(args, facts())
+
+    return run_server(args, build(), build, facts)
 
 
 def _version(_: argparse.Namespace) -> int:

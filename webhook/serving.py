@@ -25,8 +25,11 @@ from typing import Any
 from webhook.certs import ensure_local_certs, not_after
 from webhook.client_trust import ClientTrust
 from webhook.connections import Limits, https_server, loop_factory, raise_open_file_limit
-from webhook.core import Validator
-from webhook.errors import BindcheckError, ConfigError
+from webhook.core import Judge, Validator
+from webhook.discovery import connector, discover_once, watch_hosts
+from webhook.errors import ConfigError
+from webhook.facts import FRESH, Facts
+from webhook.fleet import ClusterHost, judge_for
 from webhook.runtime.releases import is_release_name
 from webhook.server import ServerState, create_app, json_log_line
 
@@ -134,7 +137,7 @@ async def _watch_certificates(
         try:
             cert_sig = _reload_certificates(state, ctx, cert_files, cert_sig)
         except Exception as exc:  # never let a pass end the watcher
-            _report(state, "certificates", exc)
+            state.report_failure("certificates", exc)
         if trust is None:
             continue
         try:
@@ -147,7 +150,7 @@ async def _watch_certificates(
                 state.metrics.reloads.labels("client-ca", "ok").inc()
                 logging.getLogger("bindcheck").info("reloaded the client CA")
         except Exception as exc:
-            _report(state, "client-ca", exc)
+            state.report_failure("client-ca", exc)
 
 
 async def _watch_config(
@@ -159,21 +162,26 @@ async def _watch_config(
     log = logging.getLogger("bindcheck")
     config_sig = await asyncio.to_thread(_signature, config_paths)
 
-    def changed_and_rebuilt(seen: Any) -> tuple[Any, Validator | None, Exception | None]:
-        """(the signature read, the new validator or None, what failed): the signature
-        comes back even when the rebuild fails, so the same broken files are not retried."""
+    Rebuilt = tuple[Any, Validator | None, Judge | None, Exception | None]
+
+    def changed_and_rebuilt(seen: Any, hosts: list[ClusterHost] | None) -> Rebuilt:
+        """(the signature read, the new validator or None, its judge on ``hosts``, what
+        failed): the signature comes back even when the rebuild fails, so the same
+        broken files are not retried."""
         sig = _signature(config_paths)
         if sig == seen:
-            return sig, None, None
+            return sig, None, None, None
         try:
-            return sig, rebuild(), None
+            validator = rebuild()
+            return sig, validator, judge_for(validator, hosts or [], state.facts), None
         except Exception as exc:
-            return sig, None, exc
+            return sig, None, None, exc
 
     while True:
         await asyncio.sleep(interval)
         try:
-            task = asyncio.ensure_future(asyncio.to_thread(changed_and_rebuilt, config_sig))
+            hosts = state.hosts
+            task = asyncio.ensure_future(asyncio.to_thread(changed_and_rebuilt, config_sig, hosts))
             started, hung = time.monotonic(), False
             while not task.done():
                 await asyncio.wait({task}, timeout=CONFIG_RELOAD_WARN_SECONDS)
@@ -185,18 +193,19 @@ async def _watch_config(
                         "serving the last good config"
                     )
                     log.error("config reload still running after %.0f s", took)
-            config_sig, validator, error = task.result()
+            config_sig, validator, judge, error = task.result()
             if error is not None:
-                _report(state, "config", error)
+                state.report_failure("config", error)
             elif validator is not None:
-                state.validator = validator
+                # the hosts may have changed meanwhile: then the judge is built anew
+                state.install(validator, judge=judge if state.hosts is hosts else None)
                 state.problems.pop("config", None)
                 state.metrics.reloads.labels("config", "ok").inc()
                 log.info("reloaded catalog and rules")
             elif hung:  # it came back with nothing new: the hang is over
                 state.problems.pop("config", None)
         except Exception as exc:  # never let a pass end the watcher
-            _report(state, "config", exc)
+            state.report_failure("config", exc)
 
 
 def _reload_certificates(
@@ -229,21 +238,14 @@ def _reload_certificates(
     return sig
 
 
-def _report(state: ServerState, what: str, exc: BaseException) -> None:
-    """A failed reload pass: logged, counted, on /readyz; bindcheck's own errors carry a
-    message fit for users, anything else is named by type."""
-    text = str(exc) if isinstance(exc, BindcheckError) else f"unexpected {type(exc).__name__}"
-    state.problems[what] = text[:500]
-    state.metrics.reloads.labels(what, "error").inc()
-    logging.getLogger("bindcheck").error(
-        "%s reload failed, serving the last good %s: %s", what, what, text[:500]
-    )
-
-
 def run_server(
-    args: argparse.Namespace, validator: Validator, rebuild: Callable[[], Validator]
+    args: argparse.Namespace,
+    validator: Validator,
+    rebuild: Callable[[], Validator],
+    facts: Callable[[], Facts] = lambda: FRESH,
 ) -> int:
-    """Serve until SIGTERM/SIGINT; ``rebuild`` makes a fresh validator when config files change."""
+    """Serve until SIGTERM/SIGINT; ``rebuild`` makes a fresh validator when config files
+    change, ``facts`` a fresh memo for each release the cluster's hosts run."""
     setup_logging(args.log_level)
     log = logging.getLogger("bindcheck")
     cert_dir: Path = args.cert_dir
@@ -257,7 +259,13 @@ def run_server(
             f"Created a local CA in {cert_dir}/. Try:\n  curl --cacert {cert_dir}/ca.crt "
             f"https://localhost:{args.port}/readyz\n"
         )
-    state = ServerState(validator, ratcheting=args.ratcheting, max_body_bytes=args.max_body_bytes)
+    state = ServerState(
+        validator, ratcheting=args.ratcheting, max_body_bytes=args.max_body_bytes, facts=facts
+    )
+    connect = None
+    if args.discover_hosts:
+        connect = connector(args.kubeconfig, args.context)
+        discover_once(state, connect)  # within its deadline: reviews start on real hosts
     state.metrics.cert_expiry.set(not_after(cert_dir / "tls.crt"))
     ctx = tls_context(cert_dir, args.client_ca)
     limits = Limits(
@@ -281,13 +289,16 @@ def run_server(
         config_paths.append(Path(args.catalog))  # a release is embedded: nothing to watch
 
     async def main() -> None:
-        watcher = asyncio.create_task(
+        watchers = [asyncio.create_task(
             watch(state, ctx, cert_dir, config_paths, rebuild, args.reload_interval, trust)
-        )
+        )]  # fmt: skip
+        if connect is not None:
+            watchers.append(asyncio.create_task(watch_hosts(state, connect, args.hosts_interval)))
         try:
             await server.serve()
         finally:
-            watcher.cancel()
+            for watcher in watchers:
+                watcher.cancel()
 
     # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal with the handlers it
     # found at start; a no-op handler makes that a clean exit 0 after the drain.
