@@ -210,17 +210,22 @@ class ControlPlane:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, token: str = TOKEN
+    ) -> tuple[int, Any]:
         """One call to the API server: (status, decoded JSON body or text)."""
-        status, answer, _ = self.call(method, path, body)
+        status, answer, _ = self.call(method, path, body, token)
         return status, answer
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, list[str]]:
-        """(status, decoded JSON body or text, the texts of its Warning headers)."""
+    def call(
+        self, method: str, path: str, body: Any = None, token: str = TOKEN
+    ) -> tuple[int, Any, list[str]]:
+        """(status, decoded JSON body or text, the texts of its Warning headers); as the
+        admin unless ``token`` says who."""
         context = ssl.create_default_context(cafile=str(self.ca_file))
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Authorization", f"Bearer {TOKEN}")
+        req.add_header("Authorization", f"Bearer {token}")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -233,6 +238,20 @@ class ControlPlane:
             return status, json.loads(raw), warnings
         except ValueError:
             return status, raw.decode(errors="replace"), warnings
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A token for the service account ``namespace/name`` (created with its namespace
+        when absent), from the TokenRequest API as kubelet gets a pod's."""
+        for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                    {"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": name, "namespace": namespace}}):  # fmt: skip
+            done = self.apply([doc])
+            assert done.returncode == 0, done.stderr
+        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
+        status, body = self.request("POST", path, request)
+        assert status == 201, body
+        return str(body["status"]["token"])
 
     def kubectl(
         self, *args: str, stdin: str | None = None, check: bool = False, cwd: Path | None = None

@@ -317,6 +317,98 @@ def test_kubectl_refuses_a_misspelt_field_before_admission(cluster, webhook):
     shown_in_readme(command, output)
 
 
+OPERATOR = ("wasmcloud", "wasmcloud-runtime-operator")
+"""The runtime-operator's service account in upstream's install, the chart's default
+operatorChildren.serviceAccounts."""
+
+
+def _as_operator(cluster: ControlPlane, namespace: str) -> Any:
+    """POST (dry run) a Workload into ``namespace`` as the runtime-operator: its status."""
+    token = cluster.service_account_token(*OPERATOR)
+    grant = [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "test-operator"},
+         "rules": [{"apiGroups": ["runtime.wasmcloud.dev"], "verbs": ["create"],
+                    "resources": ["workloads", "workloadreplicasets"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "test-operator", "namespace": namespace},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "test-operator"},
+         "subjects": [{"kind": "ServiceAccount", "name": OPERATOR[1],
+                       "namespace": OPERATOR[0]}]},
+    ]  # fmt: skip
+    assert cluster.apply(grant).returncode == 0
+    path = f"{GROUP_PATH}/namespaces/{namespace}/workloads?dryRun=All"
+
+    def post(obj: dict[str, Any]) -> int:
+        obj = copy.deepcopy(obj)
+        obj["metadata"]["namespace"] = namespace
+        return int(cluster.request("POST", path, obj, token)[0])
+
+    return post
+
+
+def _children_exemption_holds(cluster: ControlPlane, namespace: str, bad: dict[str, Any]) -> None:
+    """The runtime-operator creating ``bad`` as a Workload its WorkloadReplicaSet controls
+    is not judged; from anyone else, or without that controlling owner, it is."""
+    as_operator = _as_operator(cluster, namespace)
+    owned = copy.deepcopy(bad)
+    owned["metadata"]["ownerReferences"] = [{
+        "apiVersion": "runtime.wasmcloud.dev/v1alpha1", "kind": "WorkloadReplicaSet",
+        "name": "app-5d8f", "uid": "6b1c3f6e-0000-4000-8000-000000000001", "controller": True,
+    }]  # fmt: skip
+    _wait_for(lambda: as_operator(bad) == 403, "the operator's RBAC")  # judged, refused
+    assert as_operator(owned) == 201  # not judged: the parent was
+    assert create(cluster, owned, namespace)[0] == 403  # an admin is always judged
+    not_controller = copy.deepcopy(owned)
+    not_controller["metadata"]["ownerReferences"][0]["controller"] = False
+    assert as_operator(not_controller) == 403
+    foreign = copy.deepcopy(owned)
+    foreign["metadata"]["ownerReferences"][0]["apiVersion"] = "apps/v1"
+    assert as_operator(foreign) == 403
+
+
+def test_the_operators_children_of_a_judged_parent_skip_the_webhook(cluster, webhook):
+    """The chart's matchConditions on the webhook, evaluated by the API server (issue 23,
+    item 7)."""
+    with crds_of(cluster, "chart-v2.6.1"):
+        _children_exemption_holds(
+            cluster, "default", workload([entry(package="nosuch")], kind="Workload")
+        )
+
+
+def test_the_operators_children_of_a_judged_parent_skip_the_policies(cluster):
+    """The same matchConditions on each policy the chart renders in policy mode."""
+    from test_chart import by_kind, render
+
+    namespace = "vap-children"
+    _namespace(cluster, namespace, {"bindcheck-test": "children"})
+    documents = []
+    for doc in render("--set", "enforcement=policy", image=False):
+        doc["metadata"]["name"] = f"children.{doc['metadata']['name']}"
+        if doc["kind"] == "ValidatingAdmissionPolicyBinding":
+            doc["spec"]["policyName"] = f"children.{doc['spec']['policyName']}"
+            doc["spec"]["matchResources"] = {
+                "namespaceSelector": {"matchLabels": {"bindcheck-test": "children"}}
+            }
+        documents.append(doc)
+    assert all(
+        d["spec"]["matchConditions"] for d in by_kind(documents, "ValidatingAdmissionPolicy")
+    )
+    assert cluster.apply(documents).returncode == 0
+    try:
+        bad = workload([entry(package="nosuch"), entry(package="nosuch")], kind="Workload")
+        with crds_of(cluster, "chart-v2.6.1"):
+            _children_exemption_holds(cluster, namespace, bad)
+    finally:
+        for doc in documents:
+            plural = doc["kind"].lower() + "s"
+            cluster.request(
+                "DELETE",
+                f"/apis/admissionregistration.k8s.io/v1/{plural}/{doc['metadata']['name']}",
+            )
+
+
 def test_kubectl_shows_the_webhooks_denial_and_warnings_on_create(cluster, webhook):
     command = "kubectl apply -f examples/bad-two-unnamed.yaml"
     with crds_of(cluster, "chart-v2.6.1"):

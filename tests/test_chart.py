@@ -459,6 +459,29 @@ def test_host_discovery_adds_list_rights_a_token_and_egress_to_the_api_server(de
     assert "leave catalog empty" in refused
 
 
+def test_the_operator_children_exemption_takes_only_service_account_names(default):
+    [hook] = one(default, "ValidatingWebhookConfiguration")["webhooks"]
+    [condition] = hook["matchConditions"]
+    assert (
+        '["system:serviceaccount:wasmcloud:wasmcloud-runtime-operator"]' in condition["expression"]
+    )
+    two = render("--set", "operatorChildren.serviceAccounts={system:serviceaccount:a:b,"
+                 "system:serviceaccount:c:d}")  # fmt: skip
+    [hook] = one(two, "ValidatingWebhookConfiguration")["webhooks"]
+    assert (
+        '["system:serviceaccount:a:b", "system:serviceaccount:c:d"]'
+        in (hook["matchConditions"][0]["expression"])
+    )
+    none = render("--set", "operatorChildren.serviceAccounts=null")
+    assert "matchConditions" not in one(none, "ValidatingWebhookConfiguration")["webhooks"][0]
+    # a value that would end the CEL string and add code of its own never renders
+    spliced = 'system:serviceaccount:a:b"] || true || ["'
+    err = helm_fails(
+        *IMAGE, "--set-json", f"operatorChildren.serviceAccounts={json.dumps([spliced])}"
+    )
+    assert "operatorChildren" in err
+
+
 def test_host_network_moves_every_port_together():
     docs = render("--set", "hostNetwork=true", "--set", "port=10250")
     pod = one(docs, "Deployment")["spec"]["template"]["spec"]

@@ -232,18 +232,6 @@ def test_a_failed_pass_keeps_the_last_hosts_serving_and_says_so(hosts, tmp_path)
     assert 'bindcheck_config_reloads_total{result="error",what="hosts"}' in metrics
 
 
-def _service_account_token(plane, namespace: str, name: str) -> str:
-    for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-                {"apiVersion": "v1", "kind": "ServiceAccount",
-                 "metadata": {"name": name, "namespace": namespace}}):  # fmt: skip
-        assert plane.apply([doc]).returncode == 0
-    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
-    path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
-    status, body = plane.request("POST", path, request)
-    assert status == 201, body
-    return body["status"]["token"]
-
-
 def test_the_pods_own_service_account_with_the_charts_rbac_lists_the_hosts(
     hosts, tmp_path, monkeypatch
 ):
@@ -262,7 +250,7 @@ def test_the_pods_own_service_account_with_the_charts_rbac_lists_the_hosts(
     account = pod["serviceAccountName"]
     mounted = tmp_path / "serviceaccount"
     mounted.mkdir()
-    (mounted / "token").write_text(_service_account_token(hosts, CHART_NS, account))
+    (mounted / "token").write_text(hosts.service_account_token(CHART_NS, account))
     (mounted / "ca.crt").write_bytes(hosts.ca_file.read_bytes())
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(hosts.port))
@@ -318,7 +306,7 @@ def test_serve_refuses_discovery_flags_that_do_not_go_together(capsys, argv, say
 
 def test_a_forbidden_first_pass_serves_the_configured_catalog_and_says_why(hosts, tmp_path):
 
-    token = _service_account_token(hosts, "no-rbac", "bindcheck")
+    token = hosts.service_account_token("no-rbac", "bindcheck")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(json.dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",

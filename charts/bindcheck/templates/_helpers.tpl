@@ -63,3 +63,26 @@ rules: {{ toJson .Values.rules | quote }}
 {{- define "bindcheck.webhook" -}}
 {{- if ne .Values.enforcement "policy" }}true{{ end -}}
 {{- end -}}
+
+{{- /*
+The matchConditions of the webhook and of every policy (operatorChildren in values.yaml):
+the runtime-operator's own requests for what it copies from an admitted parent (a
+WorkloadReplicaSet from a WorkloadDeployment, a Workload from a WorkloadReplicaSet:
+controllerutil.SetControllerReference in its controllers) are not judged again, so a
+grandfathered parent's next scale-up does not stall in the operator's retries.
+Usernames are checked by values.schema.json and quoted with toJson, whose escapes are
+all CEL escapes: a value never becomes CEL code. Empty when no user is exempt.
+*/ -}}
+{{- define "bindcheck.operatorChildren" -}}
+{{- with .Values.operatorChildren.serviceAccounts }}
+- name: not-a-child-the-runtime-operator-creates
+  expression: >-
+    !(request.userInfo.username in [{{ range $i, $u := . }}{{ if $i }}, {{ end }}{{ toJson $u }}{{ end }}] &&
+    has(object.metadata.ownerReferences) &&
+    object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller &&
+    r.apiVersion.startsWith('runtime.wasmcloud.dev/') &&
+    r.kind in ['WorkloadDeployment', 'WorkloadReplicaSet']))
+{{- else -}}
+[]
+{{- end }}
+{{- end -}}
