@@ -47,6 +47,35 @@ def test_invalid_yaml_exits_2_naming_file_and_line_and_other_files_are_still_che
     assert "Workload/counter: DENIED" in out
 
 
+def test_a_bad_yaml_document_does_not_hide_the_documents_after_it(capsys, tmp_path):
+    denied = Path(BAD).read_text()
+    stream = tmp_path / "stream.yaml"
+    stream.write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Workload\nmetadata: {name: a\n"
+        "---\n"  # the error is found on this line: the next document starts here
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, x: [\n"
+        "--- # a separator may carry a comment\n" + denied
+    )
+    code, out, _ = run(capsys, "check", str(stream))
+    assert code == 2
+    assert f"{stream}:4: invalid YAML" in out  # ours: an error
+    assert f"skipped {stream}:8: not a manifest of ours" in out  # a ConfigMap: skipped
+    assert "Workload/counter: DENIED" in out  # and the document after both is judged
+    assert f"{stream}:{8 + 15}: error: [single-unnamed]" in out  # at its own line
+
+
+def test_a_file_of_many_bad_documents_is_read_only_so_far(capsys, tmp_path):
+    from webhook.manifests import MAX_BAD_DOCUMENTS
+
+    # each bad document restarts the parser: unbounded, this file would take minutes
+    stream = tmp_path / "many.yaml"
+    stream.write_text("apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: [\n---\n" * 20_000)
+    code, out, _ = run(capsys, "check", str(stream))
+    assert code == 2 and out.count("invalid YAML") == MAX_BAD_DOCUMENTS
+    line = 3 * MAX_BAD_DOCUMENTS  # the separator parsing would have resumed at
+    assert f"{stream}:{line}: {MAX_BAD_DOCUMENTS} documents are not valid YAML: the rest" in out
+
+
 def test_files_that_are_not_manifests_of_ours_are_skipped_with_a_reason(capsys, tmp_path):
     (tmp_path / "chart" / "templates").mkdir(parents=True)
     (tmp_path / "chart" / "templates" / "w.yaml").write_text(

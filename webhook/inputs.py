@@ -21,7 +21,7 @@ from pathlib import Path
 
 from webhook.crd import GROUP
 from webhook.errors import InputError
-from webhook.manifests import MANIFEST_SUFFIXES, Document, parse
+from webhook.manifests import MANIFEST_SUFFIXES, Document, parse, parse_each
 from webhook.text import shown
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -152,10 +152,8 @@ def documents(inputs: Inputs) -> Iterator[Document | InputError | Skipped]:
         if skipped is not None:
             yield skipped
             continue
-        try:
-            yield from parse(text, _source(path))
-        except InputError as exc:
-            yield _judge(text, exc)
+        for item in parse_each(text, _source(path)):
+            yield _judge(*item, whole=item[1] == text) if isinstance(item, tuple) else item
 
 
 def _source(path: str) -> str:
@@ -180,12 +178,14 @@ def _not_a_manifest(inputs: Inputs, path: str, text: str) -> Skipped | None:
     return None
 
 
-def _judge(text: str, error: InputError) -> InputError | Skipped:
-    """A file that does not parse: an error if it is a manifest of ours, else skipped."""
+def _judge(error: InputError, text: str, whole: bool = True) -> InputError | Skipped:
+    """A document that does not parse: an error if it is a manifest of ours, else skipped
+    (named by its line when the file's other documents were read)."""
+    source = error.source if whole else f"{error.source}:{error.line}"
     if "{{" in text or "{%" in text:
-        return Skipped(error.source, TEMPLATE_REASON, GROUP in text)
+        return Skipped(source, TEMPLATE_REASON, GROUP in text)
     if GROUP not in text:
-        return Skipped(error.source, f"not a manifest of ours ({error.message})")
+        return Skipped(source, f"not a manifest of ours ({error.message})")
     return error
 
 

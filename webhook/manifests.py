@@ -123,6 +123,52 @@ def parse(text: str, source: str) -> Iterator[Document]:
         loader.dispose()
 
 
+_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.M)
+MAX_BAD_DOCUMENTS = 20
+"""Bad documents a file may have before the rest of it goes unread: each one restarts
+the parser over the rest of the file, so without a bound a file of many broken
+documents would take time quadratic in its size."""
+
+
+def parse_each(text: str, source: str) -> Iterator[Document | tuple[InputError, str]]:
+    """:func:`parse`, going on after a bad YAML document: each error comes with that
+    document's own text (to judge whether it is a manifest of ours at all), and parsing
+    resumes at the next ``---`` line after the error, as kubeconform's splitter does.
+    Lines keep their numbers: what was read is blanked, not cut. After
+    :data:`MAX_BAD_DOCUMENTS` errors the rest of the file is one last error."""
+    resume = 0  # the offset parsing starts from
+    for _ in range(MAX_BAD_DOCUMENTS):
+        rest = text if resume == 0 else "\n" * text.count("\n", 0, resume) + text[resume:]
+        try:
+            yield from parse(rest, source)
+            return
+        except InputError as exc:
+            if exc.line == 0 or rest.lstrip()[:1] == "{":
+                yield exc, text[resume:]
+                return
+            error_at = _offset_of_line(text, exc.line - 1)
+            starts = [m.start() for m in _SEPARATOR.finditer(text)]
+            begun = max([resume, *(o for o in starts if o < error_at)])
+            after = [o for o in starts if o >= error_at and o > begun]
+            yield exc, text[begun : after[0] if after else len(text)]
+            if not after:
+                return
+            resume = after[0]
+    line = text.count("\n", 0, resume) + 1
+    message = f"{MAX_BAD_DOCUMENTS} documents are not valid YAML: the rest is not read"
+    yield InputError(source, line, message), text[resume:]
+
+
+def _offset_of_line(text: str, index: int) -> int:
+    offset = 0
+    for _ in range(index):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):  # slow path only when something repeats
