@@ -144,8 +144,25 @@ def test_sarif_output_has_rules_results_and_locations(capsys):
     assert result["level"] == "error"
     assert rule_ids[result["ruleIndex"]] == "single-unnamed"
     loc = result["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == Path(BAD).as_uri()
     assert loc["region"]["startLine"] == 15
+    # under the working directory: relative to it, however the path was given
+    assert loc["artifactLocation"] == {"uri": "examples/bad-two-unnamed.yaml",
+                                       "uriBaseId": "%SRCROOT%"}  # fmt: skip
+    assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == ROOT.as_uri() + "/"
+
+
+def test_sarif_names_a_file_outside_the_working_directory_by_its_absolute_uri(
+    capsys, tmp_path, monkeypatch
+):
+    inside = tmp_path / "repo"
+    (inside / "deploy").mkdir(parents=True)
+    (inside / "deploy" / "w.yaml").write_text(Path(BAD).read_text())
+    monkeypatch.chdir(inside)
+    _, out, _ = run(capsys, "check", "--format", "sarif", "../repo/deploy/w.yaml", BAD)
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]
+            for r in json.loads(out)["runs"][0]["results"]]  # fmt: skip
+    assert {"uri": "deploy/w.yaml", "uriBaseId": "%SRCROOT%"} in uris
+    assert {"uri": Path(BAD).as_uri()} in uris  # no base: %SRCROOT% would misplace it
 
 
 def test_catalog_none_skips_capability_checks(capsys):

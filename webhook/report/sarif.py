@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import PurePath
+import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,23 +23,27 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Action.DENY: "error", Action.WARN: "warning", Action.AUDIT: "note"}
 
 
-def _uri(source: str) -> str:
-    """A URI reference for a file: relative paths percent-encoded, absolute ones as file URIs."""
+def _uri(source: str, root: Path) -> tuple[str, bool]:
+    """A file's URI and whether it is relative to ``root`` (``%SRCROOT%``, the working
+    directory): code-scanning tools place results only by a repository-relative path,
+    so a file under the working directory is named relative to it however it was
+    given, and one outside it (``../x``, ``/tmp/x``) by its absolute ``file:`` URI,
+    which takes no base."""
     if source == "<stdin>":
-        return "stdin"
-    path = PurePath(source)
-    if path.is_absolute():
-        return path.as_uri()
-    text = path.as_posix().removeprefix("./")
-    return quote(text.encode("utf-8", "surrogateescape"), safe="/")
+        return "stdin", True
+    path = Path(os.path.abspath(source))
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        return path.as_uri(), False
+    return quote(relative.as_posix().encode("utf-8", "surrogateescape"), safe="/"), True
 
 
-def _location(uri: str, line: int) -> dict[str, Any]:
+def _location(source: str, line: int, root: Path) -> dict[str, Any]:
+    uri, relative = _uri(source, root)
+    artifact = {"uri": uri, "uriBaseId": "%SRCROOT%"} if relative else {"uri": uri}
     return {
-        "physicalLocation": {
-            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": max(line, 1)},
-        }
+        "physicalLocation": {"artifactLocation": artifact, "region": {"startLine": max(line, 1)}}
     }
 
 
@@ -46,6 +51,7 @@ class SarifReporter(Reporter):
     _started = False
 
     def _start(self) -> None:
+        self._root = Path.cwd()
         rule_ids = sorted(self.rules)
         self._index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
         rules = [
@@ -62,7 +68,9 @@ class SarifReporter(Reporter):
                   "rules": rules}  # fmt: skip
         head = json.dumps({"$schema": SCHEMA, "version": "2.1.0"})[:-1]
         tool = json.dumps({"driver": driver})
-        self.out.write(f'{head}, "runs": [{{"tool": {tool}, "columnKind": "utf16CodeUnits", ')
+        base = json.dumps({"%SRCROOT%": {"uri": self._root.as_uri() + "/"}})
+        self.out.write(f'{head}, "runs": [{{"tool": {tool}, "originalUriBaseIds": {base}, ')
+        self.out.write('"columnKind": "utf16CodeUnits", ')
         self.out.write('"results": [\n')
         self._started = True
         self._first = True
@@ -71,7 +79,7 @@ class SarifReporter(Reporter):
         if not self._started:
             self._start()
         o = result.outcome
-        uri = _uri(result.source)
+        uri = _uri(result.source, self._root)[0]
         for v, line in zip(o.violations, result.lines, strict=True):
             entry: dict[str, Any] = {
                 "ruleId": v.rule,
@@ -79,7 +87,7 @@ class SarifReporter(Reporter):
                 "message": {"text": f"{v.field}: {v.reason.label}: {v.message}"},
                 "locations": [
                     {
-                        **_location(uri, line),
+                        **_location(result.source, line, self._root),
                         "logicalLocations": [
                             {"fullyQualifiedName": f"{o.kind}/{o.name}.{v.field}", "kind": "member"}
                         ],
@@ -105,13 +113,13 @@ class SarifReporter(Reporter):
             {
                 "level": "error",
                 "message": {"text": e.message},
-                "locations": [_location(_uri(e.source), e.line)],
+                "locations": [_location(e.source, e.line, self._root)],
             }
             for e in summary.errors
         ]
         notifications += [
             {"level": "note", "message": {"text": f"skipped: {reason}"},
-             "locations": [_location(_uri(source), 1)]}
+             "locations": [_location(source, 1, self._root)]}
             for source, reason in summary.skipped_files
         ]  # fmt: skip
         invocation = {"executionSuccessful": not summary.errors,
