@@ -230,6 +230,7 @@ def test_a_failed_pass_keeps_the_last_hosts_serving_and_says_so(hosts, tmp_path)
         assert _eventually(lambda: "problems" not in client.get("/readyz").json())
         metrics = client.get("/metrics").text
     assert 'bindcheck_config_reloads_total{result="error",what="hosts"}' in metrics
+    assert 'bindcheck_last_reload_success_timestamp_seconds{what="hosts"}' in metrics
 
 
 def test_the_pods_own_service_account_with_the_charts_rbac_lists_the_hosts(

@@ -272,6 +272,26 @@ def test_health_ready_and_metrics(client):
     assert "bindcheck_certificate_expiry_timestamp_seconds" in text
 
 
+def _sample(text: str, name: str) -> float:
+    [value] = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
+
+
+def test_metrics_show_the_process_what_is_in_flight_and_when_each_source_loaded(client):
+    import time
+
+    text = client.get("/metrics").text
+    assert _sample(text, "process_resident_memory_bytes") > 10 * 2**20
+    assert _sample(text, "process_cpu_seconds_total") > 0
+    assert _sample(text, "bindcheck_in_flight_requests") == 1  # this scrape itself
+    assert _sample(text, "bindcheck_open_connections") >= 1
+    for source in ("config", "certificates"):
+        loaded = _sample(
+            text, f'bindcheck_last_reload_success_timestamp_seconds{{what="{source}"}}'
+        )
+        assert time.time() - 3600 < loaded <= time.time()
+
+
 def test_one_json_log_line_per_decision_without_config_values(server, client):
     obj = workload(
         [

@@ -91,7 +91,7 @@ def discover_once(state: ServerState, connect: Callable[[], Cluster]) -> None:
     why on ``/readyz`` until a pass succeeds."""
     try:
         installed(state, current_hosts(connect))
-        state.metrics.reloads.labels("hosts", "ok").inc()
+        state.metrics.loaded("hosts", at_start=True)
     except Exception as exc:
         state.install(hosts=[])
         state.report_failure("hosts", exc)
@@ -115,6 +115,6 @@ async def watch_hosts(
             else:
                 state.hosts = hosts  # same groups and releases: /readyz counts the hosts
             state.problems.pop("hosts", None)
-            state.metrics.reloads.labels("hosts", "ok").inc()
+            state.metrics.loaded("hosts")
         except Exception as exc:  # never let a pass end the watcher
             state.report_failure("hosts", exc)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import time
+from collections.abc import Sized
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REQUESTS = "bindcheck_admission_requests_total"
 LATENCY = "bindcheck_admission_duration_seconds"
@@ -10,6 +13,9 @@ VIOLATIONS = "bindcheck_violations_total"
 BAD_REQUESTS = "bindcheck_bad_requests_total"
 CERT_EXPIRY = "bindcheck_certificate_expiry_timestamp_seconds"
 CONFIG_RELOADS = "bindcheck_config_reloads_total"
+LAST_RELOAD = "bindcheck_last_reload_success_timestamp_seconds"
+IN_FLIGHT = "bindcheck_in_flight_requests"
+CONNECTIONS = "bindcheck_open_connections"
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30)
 
@@ -51,6 +57,30 @@ class Metrics:
             ["what", "result"],
             registry=r,
         )
+        self.last_reload = Gauge(
+            LAST_RELOAD,
+            "When each source (config, certificates, client-ca, hosts) last loaded or was "
+            "read successfully",
+            ["what"],
+            registry=r,
+        )
+        # process_cpu_seconds_total, process_resident_memory_bytes, open fds...: read
+        # from /proc at scrape time only
+        ProcessCollector(registry=r)
+        self.in_flight = Gauge(IN_FLIGHT, "Requests being answered", registry=r)
+        self.connections = Gauge(CONNECTIONS, "Open client connections", registry=r)
+
+    def loaded(self, what: str, at_start: bool = False) -> None:
+        """A source reloaded (counted) or loaded at start (not a reload): its time kept."""
+        if not at_start:
+            self.reloads.labels(what, "ok").inc()
+        self.last_reload.labels(what).set(time.time())
+
+    def watch_serving(self, in_flight: Sized, connections: Sized) -> None:
+        """In-flight requests and open connections, counted when scraped: the server's
+        own sets, so the hot path does no bookkeeping for them."""
+        self.in_flight.set_function(lambda: len(in_flight))
+        self.connections.set_function(lambda: len(connections))
 
     def count_request(self, kind: str, operation: str, verdict: str) -> None:
         self._child(self.requests, (kind, operation, verdict)).inc()

@@ -147,7 +147,7 @@ async def _watch_certificates(
                 trust.reload()  # raises on a broken file: the last good CAs stay
                 ctx.load_verify_locations(trust.path)  # the handshake learns the new CA
                 state.problems.pop("client-ca", None)
-                state.metrics.reloads.labels("client-ca", "ok").inc()
+                state.metrics.loaded("client-ca")
                 logging.getLogger("bindcheck").info("reloaded the client CA")
         except Exception as exc:
             state.report_failure("client-ca", exc)
@@ -200,7 +200,7 @@ async def _watch_config(
                 # the hosts may have changed meanwhile: then the judge is built anew
                 state.install(validator, judge=judge if state.hosts is hosts else None)
                 state.problems.pop("config", None)
-                state.metrics.reloads.labels("config", "ok").inc()
+                state.metrics.loaded("config")
                 log.info("reloaded catalog and rules")
             elif hung:  # it came back with nothing new: the hang is over
                 state.problems.pop("config", None)
@@ -233,7 +233,7 @@ def _reload_certificates(
     ctx.load_cert_chain(crt, key)
     state.problems.pop("certificates", None)
     state.metrics.cert_expiry.set(not_after(cert_files[0]))
-    state.metrics.reloads.labels("certificates", "ok").inc()
+    state.metrics.loaded("certificates")
     logging.getLogger("bindcheck").info("reloaded serving certificate")
     return sig
 
@@ -284,6 +284,9 @@ def run_server(
         )
     trust = ClientTrust(args.client_ca) if args.client_ca is not None else None
     server = https_server(create_app(state), args.host, args.port, ctx, limits, trust)
+    state.metrics.watch_serving(server.server_state.tasks, server.server_state.connections)
+    for source in ("config", "certificates", *(("client-ca",) if trust else ())):
+        state.metrics.loaded(source, at_start=True)
     config_paths = [*args.rules]
     if args.catalog and args.catalog != "none" and not is_release_name(args.catalog):
         config_paths.append(Path(args.catalog))  # a release is embedded: nothing to watch
