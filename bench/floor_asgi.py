@@ -4,12 +4,18 @@ orjson and answers a fixed review echoing the uid; nothing else.
 ``plain`` serves it on stock uvicorn (httptools, uvloop, the same TLS context as
 bindcheck); ``guarded`` serves it exactly as bindcheck serves, through
 webhook/connections.py's bounds, so the two rows price those bounds on their own.
+``checked`` is ``guarded`` that also parses the review and judges it as bindcheck does
+(webhook.server's parser, webhook.admission.review with the validator ``serve``
+builds): bindcheck minus /validate's own bookkeeping (body bounds, metrics, the
+decision log), so the row prices the checks under load and the bookkeeping apart.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import uvicorn
@@ -18,6 +24,18 @@ from webhook.connections import Limits, https_server, serve
 from webhook.serving import tls_context
 
 HEADERS = [(b"content-type", b"application/json")]
+JUDGE: Callable[[bytes], dict[str, Any]] | None = None
+"""In ``checked`` mode: a review body to its answer, as bindcheck judges it."""
+
+
+def bindcheck_judge() -> Callable[[bytes], dict[str, Any]]:
+    from webhook.admission import review
+    from webhook.cli import build_parser, make_validator
+    from webhook.memo import Remembering
+    from webhook.server import _parse
+
+    validator = make_validator(build_parser().parse_args(["serve"]), Remembering(json_prints=True))
+    return lambda body: review(validator, _parse(body)).response
 
 
 async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
@@ -32,9 +50,12 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    review = orjson.loads(b"".join(chunks))
-    answer = orjson.dumps({"apiVersion": review["apiVersion"], "kind": "AdmissionReview",
-                           "response": {"uid": review["request"]["uid"], "allowed": True}})  # fmt: skip
+    if JUDGE is not None:
+        answer = orjson.dumps(JUDGE(b"".join(chunks)))
+    else:
+        review = orjson.loads(b"".join(chunks))
+        answer = orjson.dumps({"apiVersion": review["apiVersion"], "kind": "AdmissionReview",
+                               "response": {"uid": review["request"]["uid"], "allowed": True}})  # fmt: skip
     headers = [*HEADERS, (b"content-length", b"%d" % len(answer))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": answer})
@@ -43,7 +64,10 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
 def main() -> None:
     mode, port, cert_dir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     context = tls_context(cert_dir, None)
-    if mode == "guarded":
+    if mode == "checked":
+        global JUDGE
+        JUDGE = bindcheck_judge()
+    if mode in ("guarded", "checked"):
         limits = Limits()
         serve(https_server(app, "127.0.0.1", port, context, limits), limits)
         return

@@ -154,6 +154,8 @@ FLOORS = {
     "asgi": "bare ASGI app on stock uvicorn (httptools, uvloop, same TLS): read, orjson.loads, "
     "a fixed answer",
     "guarded": "the same app behind bindcheck's connection bounds (webhook/connections.py)",
+    "checked": "guarded, also parsing and judging each review as bindcheck does: bindcheck "
+    "minus /validate's bookkeeping (body bounds, metrics, decision log)",
     "go": "Go net/http + encoding/json, GOMAXPROCS=1 (bench/floor_go)",
 }
 
@@ -185,7 +187,9 @@ def main() -> None:
                 scripts[n, mode] = tmpdir / f"post-{n}-{mode}.lua"
                 flag = "false" if mode == "repeated" else "true"
                 scripts[n, mode].write_text(LUA.format(body=body, distinct=flag))
-        names = ["asgi", "guarded", "go", "bindcheck"] + (["before"] if opts.compare else [])
+        names = ["asgi", "guarded", "checked", "go", "bindcheck"] + (
+            ["before"] if opts.compare else []
+        )
         ports = {name: free_port() for name in names}
         floor = [sys.executable, str(ROOT / "bench" / "floor_asgi.py")]
         ours = [sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1"]
@@ -194,6 +198,7 @@ def main() -> None:
                                ports["bindcheck"]),
             "asgi": serve([*floor, "plain", str(ports["asgi"]), str(certs)], ports["asgi"]),
             "guarded": serve([*floor, "guarded", str(ports["guarded"]), str(certs)], ports["guarded"]),
+            "checked": serve([*floor, "checked", str(ports["checked"]), str(certs)], ports["checked"]),
         }  # fmt: skip
         binary = go_floor(Path.home() / ".cache" / "bindcheck" / "bench")
         if binary is not None:
@@ -221,7 +226,7 @@ def main() -> None:
             print("x: bindcheck / the asgi floor (rps) and bindcheck / asgi floor (p99); the floors "
                   "run on distinct bodies only")  # fmt: skip
             head = (f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'asgi rps':>8} {'p99':>7} | "
-                    f"{'guarded':>8} {'go rps':>8} | {'ours rps':>8} {'p50':>7} {'p99':>7} | "
+                    f"{'guarded':>8} {'checked':>8} {'go rps':>8} | {'ours rps':>8} {'p50':>7} {'p99':>7} | "
                     f"{'rps x':>5} {'p99 x':>5}")  # fmt: skip
             print(head + (f" | {'before':>8} {'p99':>7} {'rps x':>5}" if opts.compare else ""))
             for n in opts.entries:
@@ -229,7 +234,7 @@ def main() -> None:
                     for mode in opts.bodies:
                         servers = ["asgi", "bindcheck"] + (["before"] if opts.compare else [])
                         if mode == "distinct":
-                            servers[1:1] = [x for x in ("guarded", "go") if x in procs]
+                            servers[1:1] = [x for x in ("guarded", "checked", "go") if x in procs]
                         runs: dict[str, list[dict]] = {name: [] for name in servers}
                         for name in servers:
                             wrk(ports[name], scripts[n, mode], c, "2s")  # warm-up, discarded
@@ -243,10 +248,11 @@ def main() -> None:
                         got = {name: median(r) for name, r in runs.items()}
                         base, mine, before = got["asgi"], got["bindcheck"], got.get("before")
                         extra = {x: f"{got[x]['rps']:>8.0f}" if x in got else f"{'-':>8}"
-                                 for x in ("guarded", "go")}  # fmt: skip
+                                 for x in ("guarded", "checked", "go")}  # fmt: skip
                         errors = " ".join(g["errors"] for g in got.values() if g["errors"])
                         print(f"{n:>7} {c:>4} {mode:>8} | {base['rps']:>8.0f} {base['p99']:>6.2f}m | "
-                              f"{extra['guarded']} {extra['go']} | {mine['rps']:>8.0f} "
+                              f"{extra['guarded']} {extra['checked']} {extra['go']} | "
+                              f"{mine['rps']:>8.0f} "
                               f"{mine['p50']:>6.2f}m {mine['p99']:>6.2f}m | "
                               f"{mine['rps'] / base['rps']:>5.2f} {mine['p99'] / base['p99']:>5.2f}"
                               + (f" | {before['rps']:>8.0f} {before['p99']:>6.2f}m "
