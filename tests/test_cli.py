@@ -326,3 +326,34 @@ def test_findings_are_listed_in_line_order(capsys, tmp_path):
     code, out, _ = run(capsys, "check", str(path))
     lines = [int(row.split(":")[1]) for row in out.splitlines() if row.startswith("  ")]
     assert code == 1 and len(lines) >= 2 and lines == sorted(lines), out
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [(["chek", "x"], "did you mean 'check'?"),
+     (["check", "--fail-on-warnigs", "x"], "did you mean '--fail-on-warnings'?"),
+     (["check", "--format", "sarf", "x"], "did you mean 'sarif'?"),
+     (["check", "--rule-action", "single-unamed=warn", "x"], "did you mean 'single-unnamed'?"),
+     (["export", "vap", "--rule-action", "unique-entri=off"], "did you mean 'unique-entry'?")],
+)  # fmt: skip
+def test_a_misspelt_command_flag_choice_or_rule_id_names_what_was_meant(capsys, argv, says):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors leave through SystemExit
+        code = exc.code
+    assert code == 2 and says in capsys.readouterr().err
+
+
+def test_a_rule_id_nothing_resembles_lists_the_known_ones(capsys):
+    assert main(["check", "--rule-action", "zzz=warn", "x"]) == 2
+    assert "known rules: api-version-unknown," in capsys.readouterr().err
+
+
+def test_a_catalog_naming_a_misspelt_plugin_says_which_was_meant(capsys, tmp_path):
+    catalog = tmp_path / "c.yaml"
+    catalog.write_text("extends: wasmcloud@2.7\nwithoutPlugins: [wasi-keyvalue-multiplex]\n")
+    assert main(["catalog", "show", "--catalog", str(catalog)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{catalog}: withoutPlugins:" in err and "did you mean 'wasi-keyvalue-multiplexed'?" in err
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,7 @@ from webhook.errors import BindcheckError, ConfigError
 from webhook.facts import FRESH, Facts
 from webhook.runtime import releases
 from webhook.runtime.catalog_files import load_catalog
+from webhook.text import did_you_mean
 from webhook.violations import Action, Policy
 
 if TYPE_CHECKING:  # the cluster modules load only for the commands that read one
@@ -46,11 +48,33 @@ Without --catalog the host is wasmCloud's newest release (`bindcheck catalog sho
 """
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(.*?)' \(choose from (.*)\)$")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"bindcheck: error: {message}\n")
+        sys.stderr.write(f"bindcheck: error: {message}{self._suggestion(message)}\n")
         raise SystemExit(EXIT_USAGE)
+
+    def _suggestion(self, message: str) -> str:
+        """did-you-mean for a misspelt command, choice or flag (argparse before 3.14
+        suggests nothing)."""
+        choice = _INVALID_CHOICE.search(message)
+        if choice:
+            return did_you_mean(choice[1], re.findall(r"'([^']*)'", choice[2]))
+        if message.startswith("unrecognized arguments: "):
+            # The top parser reports a subcommand's leftovers: every parser's flags count.
+            flags = {*self._option_string_actions}
+            for action in self._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for sub in action.choices.values():
+                        flags.update(sub._option_string_actions)
+            for word in message.removeprefix("unrecognized arguments: ").split():
+                hint = did_you_mean(word.split("=", 1)[0], flags) if word.startswith("--") else ""
+                if hint:
+                    return hint
+        return ""
 
 
 def _rule_action(text: str) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from webhook.model import HostInterface, Workload
 from webhook.rulebook import API_VERSION_UNKNOWN, KIND_UNKNOWN, RULES, VIOLATIONS_TRUNCATED
 from webhook.runtime.catalog import Catalog
 from webhook.runtime.hosts import Hosts
-from webhook.text import shown
+from webhook.text import did_you_mean, shown
 from webhook.violations import Action, Policy, Reason, RuleInfo, Violation
 from webhook.workloads import identity, locate, unserved
 
@@ -303,7 +303,6 @@ def build_validator(
     known = set(validator.rule_descriptions)
     for rule_id in [*validator.actions, *validator.disabled]:
         if rule_id not in known:
-            raise ConfigError(
-                f"no rule with id {rule_id!r}; known rules: {', '.join(sorted(known))}"
-            )
+            hint = did_you_mean(rule_id, known) or f"; known rules: {', '.join(sorted(known))}"
+            raise ConfigError(f"no rule with id '{shown(rule_id, 64)}'{hint}")
     return validator

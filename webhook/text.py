@@ -7,6 +7,9 @@ a terminal, forge a log line or break an XML report.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 SHOWN = 40
 """Characters of a user value quoted back in a message."""
 
@@ -29,3 +32,10 @@ def clipped(text: str, limit: int = 256) -> str:
 def shown(text: str, limit: int = SHOWN) -> str:
     """A user value fit to quote: at most ``limit`` characters, control characters escaped."""
     return printable(clipped(text, limit))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the one of ``choices`` closest to a misspelt ``word``
+    (difflib's ratio at least 0.75: one or two letters off), else empty."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""

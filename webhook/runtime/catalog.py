@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from webhook.model import HostInterface
 from webhook.runtime.wit import at_least, parse_semver, versions_compatible
+from webhook.text import did_you_mean, shown
 
 DEFAULT_CATALOG = "embedded default"
 ANY_KEY = "*"
@@ -303,7 +304,8 @@ class Catalog(_Strict):
             for plugin_id in (*group.plugins, *(o.id for o in group.opt_in)):
                 if plugin_id not in ids:
                     raise ValueError(
-                        f"host group {group.name!r} names unknown plugin {plugin_id!r}"
+                        f"host group {group.name!r} names unknown plugin "
+                        f"'{shown(plugin_id, 64)}'{did_you_mean(plugin_id, ids)}"
                     )
             both = set(group.plugins) & {o.id for o in group.opt_in}
             if both:

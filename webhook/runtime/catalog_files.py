@@ -13,7 +13,7 @@ from webhook.config_files import load_config_yaml
 from webhook.errors import CatalogError, ConfigError, InputError
 from webhook.runtime import releases
 from webhook.runtime.catalog import Catalog
-from webhook.text import shown
+from webhook.text import did_you_mean, shown
 
 MAX_EXTENDS = 16
 """How long a chain of ``extends`` may be: the release models chain seven deep."""
@@ -121,7 +121,9 @@ def _without(data: dict[str, Any], ids: Any, source: str, release: str) -> dict[
     unknown = [i for i in ids if i not in have]
     if unknown:
         raise CatalogError(
-            source, "withoutPlugins", f"{release} has no plugin '{shown(unknown[0], 64)}'"
+            source,
+            "withoutPlugins",
+            f"{release} has no plugin '{shown(unknown[0], 64)}'{did_you_mean(unknown[0], have)}",
         )
     drop = set(ids)
     groups = [
