@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -357,3 +358,71 @@ def test_a_catalog_naming_a_misspelt_plugin_says_which_was_meant(capsys, tmp_pat
     assert (
         f"{catalog}: withoutPlugins:" in err and "did you mean 'wasi-keyvalue-multiplexed'?" in err
     )
+
+
+def _keys(value: object) -> set[str]:
+    """Every member name in a JSON value, at any depth."""
+    if isinstance(value, dict):
+        return set(value).union(*map(_keys, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_keys, value))
+    return set()
+
+
+def test_the_readme_and_the_code_give_the_json_format_every_member_it_has(capsys, tmp_path):
+    """The contract is the json_format docstring, in the README verbatim, and it names
+    exactly the members a run that has one of everything writes."""
+    from webhook.report import json_format
+
+    contract = json_format.__doc__.split("::\n\n", 1)[1].strip()
+    assert f"```text\n{contract}\n```" in (ROOT / "README.md").read_text()
+    (tmp_path / "bad.yaml").write_text(Path(BAD).read_text())
+    (tmp_path / "other.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    (tmp_path / "chart.yaml").write_text("kind: Workload\nname: {{ .Values.name }}\n")
+    (tmp_path / "broken.yaml").write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Workload\nspec: [\n"
+    )
+    written: set[str] = set()
+    for action in ("deny", "warn", "audit"):
+        _, out, _ = run(capsys, "check", str(tmp_path), "--format", "json",
+                        "--rule-action", f"single-unnamed={action}")  # fmt: skip
+        data = json.loads(out)
+        assert all(data[k] for k in ("errors", "skippedFiles", "skippedObjects")), data
+        written |= _keys(data)
+    assert written == set(re.findall(r'"(\w+)"', contract))
+
+
+def _subcommands(parser) -> dict[str, object]:
+    """``{"check": parser, "export vap": parser, ...}``: every leaf command."""
+    import argparse
+
+    found: dict[str, object] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                inner = _subcommands(sub)
+                found.update({f"{name} {k}": v for k, v in inner.items()} or {name: sub})
+    return found
+
+
+@pytest.mark.parametrize("command", ["check", "resolve", "audit", "serve", "export vap"])
+def test_the_readme_synopsis_of_a_command_names_every_option_it_takes(command):
+    from webhook.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    # a line "bindcheck COMMAND ... [--option ...]" and the indented lines under it
+    found = re.search(rf"^bindcheck {command} [^\n]*\[[^\n]*(?:\n {{8,}}[^\n]*)*", readme, re.M)
+    assert found, f"README has no synopsis of bindcheck {command}"
+    synopsis = found.group()
+
+    def named(option: str) -> bool:
+        return re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", synopsis) is not None
+
+    missing = [
+        action.option_strings[-1]
+        for action in _subcommands(build_parser())[command]._actions
+        if action.option_strings
+        and "--help" not in action.option_strings
+        and not any(map(named, action.option_strings))
+    ]
+    assert missing == [], f"README's synopsis of bindcheck {command} lacks {missing}"

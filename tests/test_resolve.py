@@ -205,14 +205,51 @@ def test_unreachable_backends_and_missing_roots_fail_the_probe(capsys, tmp_path)
     assert code == 1
     assert routes["sessions"]["probe"]["detail"].startswith(f"unreachable: 127.0.0.1:{dead}")
     assert routes["cache"]["probe"]["ok"] is False
-    assert routes["files"]["probe"] == {"ok": False, "detail": "root directory does not exist"}
+    # The root is looked up where the probe runs, and the detail says so.
+    assert routes["files"]["probe"] == {
+        "ok": False,
+        "detail": "root directory does not exist on this machine (the host reads its own: "
+        "probe from the host's pod)",
+    }
+
+
+def test_a_url_the_hosts_client_refuses_is_not_probed(capsys, tmp_path, backends):
+    # A live Redis answers an http:// URL's host and port, but the host's Redis client
+    # refuses the scheme (backend-config-invalid): an "ok" there would contradict check.
+    redis_port, nats_port = backends
+    path = manifest(
+        tmp_path,
+        f"http://:{SECRET}@127.0.0.1:{redis_port}",
+        f"nats://app:{SECRET}@127.0.0.1:{nats_port}",
+    )
+    code, routes = probes(capsys, path)
+    assert code == 1
+    assert routes["sessions"]["probe"] == {
+        "ok": False,
+        "detail": "not probed: the host's client cannot use config.url: its scheme is not one "
+        "of redis://, rediss://, redis+unix://, unix://",
+    }
+    assert routes["cache"]["probe"]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("host", "hinted"),
+    [("nats", True), ("nats.apps.svc", True), ("nats.apps.svc.cluster.local", True),
+     ("nats.example.invalid", False)],
+)  # fmt: skip
+def test_an_unresolved_cluster_dns_name_says_to_probe_from_inside(capsys, tmp_path, host, hinted):
+    path = manifest(tmp_path, "redis://127.0.0.1:1", f"nats://{host}:4222")
+    code, routes = probes(capsys, path, "--timeout", "3")
+    detail = routes["cache"]["probe"]["detail"]
+    assert code == 1 and detail.startswith(f"unreachable: {host}:4222: "), detail
+    assert ("resolves only inside the cluster: run the probe from a pod there" in detail) is hinted
 
 
 @pytest.mark.parametrize(
     ("url", "says"),
     [
         ("redis://127.0.0.1:abc", "its port is not a number"),
-        (f"redis://:pa#ss/{SECRET}@127.0.0.1:1", "unreachable"),
+        (f"redis://:pa#ss/{SECRET}@127.0.0.1:1", "percent-encode them"),
         ("redis://", "it names no host"),
     ],
 )

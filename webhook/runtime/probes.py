@@ -7,7 +7,13 @@
   key-value and blob store backends, JetStream must answer ``$JS.API.INFO``: the
   host's NATS backends open JetStream buckets. In a server list, the first server
   that passes is enough, as the client would connect to it.
-- filesystem: the root directory exists.
+- filesystem: the root directory exists on the machine that runs the probe (the host
+  reads its own filesystem, so run the probe where the host runs).
+
+A URL the backend's client would refuse (the ``backend-config-invalid`` check) is not
+probed: a server answering it would say nothing about the host, which cannot connect.
+A name that does not resolve and looks like a cluster DNS name (``redis``,
+``nats.apps.svc``) says so: such names resolve only inside the cluster.
 
 All routes are probed at once, under one deadline (``--timeout``); every read and
 write waits at most what is left of it, so a server that trickles bytes cannot hold
@@ -27,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from webhook.runtime.routes import Route
-from webhook.runtime.urls import BadUrl, Url, parse_urls
+from webhook.runtime.urls import BadUrl, Url, parse_urls, url_problem
+from webhook.text import shown
 
 DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "nats": 4222, "tls": 4222}
 _JETSTREAM_PACKAGES = {"keyvalue", "blobstore"}
@@ -80,14 +87,21 @@ def probe(route: Route, deadline: Deadline) -> ProbeResult | None:
     config = route.entry.config
     if backend == "filesystem":
         if Path(config.get("root", "")).is_dir():
-            return ProbeResult(True, "root directory exists")
-        return ProbeResult(False, "root directory does not exist")
+            return ProbeResult(True, "root directory exists on this machine")
+        return ProbeResult(
+            False, "root directory does not exist on this machine (the host reads its own: "
+            "probe from the host's pod)",
+        )  # fmt: skip
     if backend == "in-memory":
         return ProbeResult(True, "in-memory, nothing to reach")
     if backend not in ("redis", "nats"):
         return None
+    text = config.get("url", "")
+    why = url_problem(text, route.url_rule) if route.url_rule is not None and text else None
+    if why is not None:
+        raise ProbeFailed(f"not probed: the host's client cannot use config.url: {why}")
     try:
-        urls = parse_urls(config.get("url", ""))
+        urls = parse_urls(text)
     except BadUrl as exc:
         raise ProbeFailed(f"config.url: {exc}") from None
     if not urls:
@@ -108,12 +122,13 @@ class _Conn:
 
     def __init__(self, url: Url, deadline: Deadline, tls: bool) -> None:
         port = url.port or DEFAULT_PORTS.get(url.scheme, 0)
-        self.where = f"{url.host}:{port}"
+        self.where = f"{shown(url.host)}:{port}"  # the host name is the user's: quoted clipped
         self.deadline = deadline
         try:
             raw = socket.create_connection((url.host, port), timeout=deadline.left())
         except OSError as exc:
-            raise ProbeFailed(f"unreachable: {self.where}: {_reason(exc)}") from None
+            hint = _CLUSTER_DNS_HINT if _unresolved_cluster_name(exc, url.host) else ""
+            raise ProbeFailed(f"unreachable: {self.where}: {_reason(exc)}{hint}") from None
         self.sock: socket.socket = raw
         if tls:
             try:
@@ -155,6 +170,21 @@ class _Conn:
 
     def close(self) -> None:
         self.sock.close()
+
+
+_CLUSTER_DNS_HINT = (
+    "; it looks like a cluster DNS name, which resolves only inside the cluster: run the "
+    "probe from a pod in the host's namespace"
+)
+
+
+def _unresolved_cluster_name(exc: OSError, host: str) -> bool:
+    """A lookup failure for a single label (``redis``), ``x.ns.svc`` or ``x.cluster.local``."""
+    if not isinstance(exc, socket.gaierror):
+        return False
+    name = host.lower().rstrip(".")
+    single_label = "." not in name and name != "localhost"
+    return single_label or name.endswith((".svc", ".svc.cluster.local", ".cluster.local"))
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from webhook.model import HostInterface
 from webhook.runtime.binding import Claim
+from webhook.runtime.catalog import UrlRule
 from webhook.runtime.http import ALIASES_KEY, HOST_KEY
 from webhook.runtime.multiplex import choose_backend, route_key
 from webhook.runtime.settings import Reading, reading, visible_settings
@@ -29,6 +30,8 @@ class Route:
     settings: dict[str, str]
     ignored: list[str] = field(default_factory=list)
     """Config keys the serving plugin never reads."""
+    url_rule: UrlRule | None = None
+    """What the chosen backend's client accepts as ``config.url``; a probe refuses the rest."""
 
 
 def routes_for(claims: list[Claim]) -> list[Route]:
@@ -55,6 +58,7 @@ def routes_for(claims: list[Claim]) -> list[Route]:
                 backend=backend.name if backend else None,
                 settings=settings,
                 ignored=ignored,
+                url_rule=backend.url if backend else None,
             )
         )
     return out
