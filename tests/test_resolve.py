@@ -242,7 +242,10 @@ def test_an_unresolved_cluster_dns_name_says_to_probe_from_inside(capsys, tmp_pa
     code, routes = probes(capsys, path, "--timeout", "3")
     detail = routes["cache"]["probe"]["detail"]
     assert code == 1 and detail.startswith(f"unreachable: {host}:4222: "), detail
-    assert ("resolves only inside the cluster: run the probe from a pod there" in detail) is hinted
+    assert (
+        "resolves only inside the cluster: run the probe from a pod in the host's namespace"
+        in detail
+    ) is hinted
 
 
 @pytest.mark.parametrize(
