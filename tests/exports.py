@@ -62,7 +62,8 @@ _FIELDS = {
                    "incoming-handler", "handler", "nope"],
     "name": ["cache", "a", "kv-named", "wasi-keyvalue", "Bad", ""],
     "version": ["0.2.0-draft", "0.2.0", "0.3.0", "0.3.0-rc.1", "0.2", "latest", ""],
-    "config": [{"backend": "nats"}, {"backend": "bogus"}, {"host": "x.example"}, {}],
+    "config": [{"backend": "nats"}, {"backend": "bogus"}, {"backend": "auth-x"},
+               {"host": "x.example"}, {}],
 }  # fmt: skip
 
 

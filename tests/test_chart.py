@@ -389,6 +389,9 @@ def test_rule_actions_accept_exactly_the_rule_ids_bindcheck_knows():
     schema = json.loads((CHART / "values.schema.json").read_text())
     allowed = schema["properties"]["ruleActions"]["propertyNames"]["enum"]
     assert sorted(allowed) == sorted(build_validator().rule_descriptions)
+    # what the chart checks a config's ruleActions against (.Files cannot read the schema)
+    listed = (CHART / "files" / "rule-ids.txt").read_text().split()
+    assert listed == sorted(build_validator().rule_descriptions)
     args = one(render("--set", "ruleActions.route-collision=off"), "Deployment")["spec"][
         "template"
     ]["spec"]["containers"][0]["args"]
@@ -634,3 +637,74 @@ def test_custom_settings_need_their_own_export_and_take_it(tmp_path):
         "--set", "enforcement=policy", "--set-file", f"admissionPolicy.exported={stray}"
     )
     assert "only the output of `bindcheck export vap`" in error
+
+
+def _settled(argv: list[str]):
+    from webhook.cli import _settle, build_parser
+
+    args = build_parser().parse_args(argv)
+    _settle(args)
+    return args
+
+
+def test_the_chart_reads_the_projects_config_as_the_cli_does(tmp_path):
+    config = tmp_path / ".bindcheck.yaml"
+    config.write_text(
+        "policy: strict\nhost: wasmcloud@2.6\nruleActions:\n  config-unread: off\n"
+        "  single-unnamed: warn\nexclude: [vendor]\nfailOnSkipped: true\n"
+    )
+    docs = render("--set-file", f"config={config}")
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    served = _settled(pod)
+    checked = _settled(["check", ".", "--config", str(config)])
+    assert (
+        (served.policy, served.catalog)
+        == (checked.policy, checked.catalog)
+        == ("strict", "wasmcloud@2.6")
+    )
+    assert (
+        dict(served.rule_action)
+        == dict(checked.rule_action)
+        == {"config-unread": "off", "single-unnamed": "warn"}
+    )
+    # values.yaml wins, rule by rule
+    docs = render("--set-file", f"config={config}", "--set", "policy=upstream",
+                  "--set", "ruleActions.single-unnamed=deny", "--set", "catalog=none")  # fmt: skip
+    served = _settled(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert (served.policy, served.catalog) == ("upstream", "none")
+    assert dict(served.rule_action) == {"config-unread": "off", "single-unnamed": "deny"}
+    # the cluster's hosts replace the config's host, as check --kubeconfig does
+    docs = render("--set-file", f"config={config}", "--set", "discoverHosts.enabled=true")
+    served = _settled(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert served.discover_hosts and served.catalog is None
+
+
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        ("polcy: strict", 'config: unknown key "polcy"'),
+        ("policy: strct", 'config: policy "strct" is neither upstream nor strict'),
+        ("rules: [policy/rules]", "put each rule in the rules value"),
+        ("catalog: hosts.yaml", "put the catalog itself in the catalog value"),
+        ("ruleActions: {single-unamed: warn}", 'no built-in rule "single-unamed"'),
+        ("ruleActions: {single-unnamed: block}", '"block" is not deny, warn, audit or off'),
+        ("host: wasmcloud@2.6\ncatalog: none", "set host or catalog, not both"),
+        ("- policy", "config: not a YAML mapping"),
+    ],
+)
+def test_the_chart_refuses_a_config_it_cannot_honour(tmp_path, config, said):
+    path = tmp_path / ".bindcheck.yaml"
+    path.write_text(config + "\n")
+    assert said in helm_fails(*IMAGE, "--set-file", f"config={path}")
+
+
+def test_policy_mode_with_a_configs_rule_actions_needs_the_matching_export(tmp_path):
+    path = tmp_path / ".bindcheck.yaml"
+    path.write_text("ruleActions: {single-unnamed: warn}\n")
+    refused = helm_fails("--set", "enforcement=policy", "--set-file", f"config={path}")
+    assert "the bundled policy would not match them" in refused
+    path.write_text("policy: strict\n")
+    docs = render("--set", "enforcement=policy", "--set-file", f"config={path}", image=False)
+    bundled = (CHART / "files" / "vap-strict.yaml").read_text()
+    names = {d["metadata"]["name"] for d in by_kind(docs, "ValidatingAdmissionPolicy")}
+    assert names and all(f"name: {n}" in bundled for n in names)

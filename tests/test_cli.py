@@ -197,7 +197,7 @@ def test_a_bad_catalog_or_rule_dir_exits_2_with_the_reason(capsys, tmp_path):
     bad = tmp_path / "cat.yaml"
     bad.write_text("hostGroups: []\nplugins: []\n")
     code, _, err = run(capsys, "check", GOOD, "--catalog", str(bad))
-    assert code == 2 and f"{bad}: hostGroups:" in err
+    assert code == 2 and f"{bad}:1: hostGroups:" in err
     code, _, err = run(capsys, "check", GOOD, "--rules", str(tmp_path / "missing"))
     assert code == 2 and "no such rule file or directory" in err
 
@@ -356,7 +356,8 @@ def test_a_catalog_naming_a_misspelt_plugin_says_which_was_meant(capsys, tmp_pat
     assert main(["catalog", "show", "--catalog", str(catalog)]) == 2
     err = capsys.readouterr().err
     assert (
-        f"{catalog}: withoutPlugins:" in err and "did you mean 'wasi-keyvalue-multiplexed'?" in err
+        f"{catalog}:2: withoutPlugins:" in err
+        and "did you mean 'wasi-keyvalue-multiplexed'?" in err
     )
 
 

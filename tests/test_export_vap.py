@@ -78,7 +78,14 @@ ENTRY = st.fixed_dictionaries(
             ]
         ),
         "config": st.sampled_from(
-            [{"backend": "nats"}, {"backend": "bogus"}, {"backend": ""}, {"host": "x.example"}, {}]
+            [
+                {"backend": "nats"},
+                {"backend": "bogus"},
+                {"backend": ""},
+                {"backend": "mongo-s3cr3t"},
+                {"host": "x.example"},
+                {},
+            ]
         ),
         "configFrom": st.sampled_from([[{"name": "settings"}], []]),
     },
@@ -216,6 +223,11 @@ CORNERS = [
         ],
         CORE,
     ),
+    # the value quoted only when it reads as a backend type (multiplex.backend_named)
+    *[
+        _case([_e("wasi", "keyvalue", ["store"], name="n", config={"backend": b})])
+        for b in ("in-memry", "Redis", "etcd-token", "a" * 24, "a" * 25, "a\u202eb", "é")
+    ],
     # postgres routes only named entries to a backend (multiplex entries: named)
     _case([_e("wasmcloud", "postgres", ["query"], version="0.2.0", config={"backend": "x"})]),
     _case(

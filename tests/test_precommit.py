@@ -38,14 +38,11 @@ def _platform_repo(repo: Path) -> None:
     _git(repo, "add", "-A")
 
 
-def test_the_hook_judges_our_manifests_and_passes_over_everything_else(tmp_path):
-    repo = tmp_path / "platform"
-    repo.mkdir()
-    _platform_repo(repo)
+def _run_hook(repo: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
     # try-repo installs the hook from this checkout (uncommitted changes included)
     # into an isolated environment, as `repo: <url>` in a config would.
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "bindcheck", "--all-files"],
         cwd=repo,
         env=env,
@@ -53,6 +50,13 @@ def test_the_hook_judges_our_manifests_and_passes_over_everything_else(tmp_path)
         text=True,
         timeout=600,
     )
+
+
+def test_the_hook_judges_our_manifests_and_passes_over_everything_else(tmp_path):
+    repo = tmp_path / "platform"
+    repo.mkdir()
+    _platform_repo(repo)
+    proc = _run_hook(repo, tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "deploy/bad-two-unnamed.yaml:5: Workload/counter: DENIED" in out
@@ -63,3 +67,11 @@ def test_the_hook_judges_our_manifests_and_passes_over_everything_else(tmp_path)
     assert "skipped charts/web/templates/deployment.yaml: a template" in out
     assert "skipped tsconfig.json: not a manifest of ours" in out
     assert "exit code: 2" not in out and "Traceback" not in out
+    # the repository's .bindcheck.yaml applies to the hook with no argument repeated
+    (repo / ".bindcheck.yaml").write_text(
+        "ruleActions: {single-unnamed: warn, unique-entry: warn}\n"
+    )
+    _git(repo, "add", "-A")
+    proc = _run_hook(repo, tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "bindcheck (wasmCloud named host interfaces)...." in out, out

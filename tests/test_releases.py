@@ -196,29 +196,32 @@ def test_an_unknown_release_lists_the_known_ones(capsys):
 
 
 @pytest.mark.parametrize(
-    ("text", "path", "reason"),
+    ("text", "at", "reason"),
     [
-        ("extends: wasmcloud@1.9\n", "extends", "unknown wasmCloud release 'wasmcloud@1.9'"),
-        ("extends: [wasmcloud@2.7]\n", "extends", "names a release"),
-        ("extends: wasmcloud@2.6\nwithoutPlugins: [wasmcloud-secrets]\n", "withoutPlugins",
+        ("extends: wasmcloud@1.9\n", ":1: extends", "unknown wasmCloud release 'wasmcloud@1.9'"),
+        ("extends: [wasmcloud@2.7]\n", ":1: extends", "names a release"),
+        ("extends: wasmcloud@2.6\nwithoutPlugins: [wasmcloud-secrets]\n", ":2: withoutPlugins",
          "wasmcloud@2.6.1 has no plugin 'wasmcloud-secrets'"),
-        ("extends: wasmcloud@2.7\nplugins: [{namedInstances: true}]\n", "plugins",
+        ("extends: wasmcloud@2.7\nplugins: [{namedInstances: true}]\n", ":2: plugins",
          "a list of mappings, each with its id"),
-        ("extends: wasmcloud@2.7\nhost: {pinById: sometimes}\n", "host.pinById", "boolean"),
+        ("extends: wasmcloud@2.7\nhost: {pinById: sometimes}\n", ":2: host.pinById", "boolean"),
+        # the merged list's index is the file's again, and the line is the key's
+        ("extends: wasmcloud@2.7\nhostGroups:\n  - name: edge\n    pluginz: [wasi-http]\n",
+         ":4: hostGroups.0.pluginz", "unknown key 'pluginz'; did you mean 'plugins'?"),
         # a behaviour the release does not have
         ("extends: wasmcloud@2.7\nplugins:\n  - id: picky\n    claims: {minVersion: 1.0.0}\n"
-         "    worlds: [{namespace: a, package: b}]\n", "<root>", "no claims()"),
+         "    worlds: [{namespace: a, package: b}]\n", ": <root>", "no claims()"),
     ],
 )  # fmt: skip
 def test_a_catalog_extending_a_release_fails_at_load_with_file_path_and_reason(
-    tmp_path, text, path, reason
+    tmp_path, text, at, reason
 ):
     file = tmp_path / "mine.yaml"
     file.write_text(text)
     with pytest.raises(CatalogError) as raised:
         load_catalog(str(file))
     message = str(raised.value)
-    assert message.startswith(f"{file}: {path}") and reason in message, message
+    assert message.startswith(f"{file}{at}: ") and reason in message, message
 
 
 def test_a_catalog_that_extends_a_release_keeps_the_rest_of_it(tmp_path):

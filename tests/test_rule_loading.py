@@ -271,3 +271,83 @@ def test_a_loaded_rules_field_path_reaches_the_export_as_a_literal(tmp_path):
     documents = export_vap(validator).documents
     text = str(documents)
     assert '".config.a-b[0]: "' in text
+
+
+def test_every_reason_the_crds_x_kubernetes_validations_accept_loads(capsys, tmp_path):
+    # apiextensions accepts FieldValueRequired, FieldValueForbidden, FieldValueInvalid and
+    # FieldValueDuplicate as a rule's reason; kubectl titles Forbidden as "Forbidden".
+    rule = tmp_path / "no-latest.yaml"
+    rule.write_text(
+        "id: no-latest\nreason: FieldValueForbidden\nmessage: pin a version\n"
+        "expression: \"self.all(e, !has(e.version) || e.version != 'latest')\"\n"
+    )
+    manifest = tmp_path / "w.yaml"
+    manifest.write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Workload\nmetadata: {name: w}\n"
+        "spec:\n  components: []\n  hostInterfaces:\n"
+        "    - {namespace: wasi, package: keyvalue, version: latest, interfaces: [store]}\n"
+    )
+    code = main(["check", str(manifest), "--rules", str(rule)])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert "[no-latest] spec.hostInterfaces: Forbidden: pin a version" in out
+    for reason in ("FieldValueRequired", "FieldValueInvalid", "FieldValueDuplicate"):
+        text = f"id: r\nreason: {reason}\nmessage: m\nexpression: 'true'\n"
+        assert load_rule_text(text, "r.yaml", make_engine("google"))
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (BASE.replace("FieldValueInvalid", "FieldValueForbiden") + "expression: 'true'\n",
+         "r.yaml:2: reason 'FieldValueForbiden' must be one of FieldValueRequired, "
+         "FieldValueDuplicate, FieldValueInvalid, FieldValueForbidden, FieldValueTooLong, "
+         "FieldValueTooMany, FieldValueNotSupported; did you mean 'FieldValueForbidden'?"),
+        (BASE + "expresion: 'true'\n", "r.yaml:4: unknown rule field 'expresion'; "
+         "did you mean 'expression'?"),
+        (BASE + "expression: 'true'\n" + "k" * 500 + ": x\n", "r.yaml:5: unknown rule field '"
+         + "k" * 57 + "...' (known: action, description"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_reason_or_field_names_the_line_and_the_closest_one(text, says):
+    with pytest.raises(RuleLoadError) as info:
+        load_rule_text(text, "r.yaml", make_engine("google"))
+    assert str(info.value).startswith(says), str(info.value)
+
+
+RULE_ON_A_MISSING_KEY = (
+    "id: needs-bucket\nreason: FieldValueRequired\nmessage: every entry needs a bucket\n"
+    "scope: entry\nexpression: \"self.map(x, x.config.bucket != '')\"\n"
+)
+
+
+def test_a_rule_that_fails_on_an_object_says_why_and_debug_prints_the_engine(
+    capsys, tmp_path, caplog
+):
+    rule = tmp_path / "needs-bucket.yaml"
+    rule.write_text(RULE_ON_A_MISSING_KEY)
+    manifest = tmp_path / "w.yaml"
+    manifest.write_text(
+        "apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: Workload\nmetadata: {name: w}\n"
+        "spec:\n  components: []\n  hostInterfaces:\n    - {namespace: wasi, package: "
+        "keyvalue, interfaces: [store], config: {url: 'redis://:s3cr3t@r:6379'}}\n"
+    )
+    caplog.set_level("DEBUG")  # what a server at --log-level debug would record
+    code = main(["check", str(manifest), "--rules", str(rule)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert (
+        "[rule-error] spec.hostInterfaces: Invalid value: rule 'needs-bucket' could not be "
+        "evaluated on this object: it reads a field or key the object does not have "
+        "(bindcheck check --debug prints the engine's message)"
+    ) in out
+    assert "debug:" not in err and "bucket" not in caplog.text, [
+        (r.name, r.getMessage()) for r in caplog.records
+    ]
+    code = main(["check", str(manifest), "--rules", str(rule), "--debug"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "bindcheck: debug: rule 'needs-bucket' on spec.hostInterfaces: " in err
+    assert '"bucket"' in err, err  # the engine names the key it did not find
+    code = main(["check", str(manifest), "--rules", str(rule)])  # and only for that run
+    assert "debug:" not in capsys.readouterr().err

@@ -143,8 +143,8 @@ def test_the_embedded_catalog_loads_and_records_its_upstream_commit():
         ),
         (
             "hostGroups: [{name: g, plugins: []}]\nplugins: [{id: p, worlds: [], typo: 1}]\n",
-            "plugins.0.worlds",
-            "at least 1 item",
+            "plugins.0.typo",
+            "unknown key 'typo'",  # before the rest: a misspelt key leaves the real one out
         ),
         (
             "hostGroups: [{name: g, plugins: []}]\n"
@@ -281,6 +281,27 @@ def test_backends_and_missing_config_point_at_config_fields_without_quoting_valu
     assert "no wasi:keyvalue provider registered for the backend" in v[0].message
     assert "mongo-s3cr3t" not in v[0].message
     assert "redis keyvalue backend requires a 'url' config" in v[1].message
+
+
+@pytest.mark.parametrize(
+    ("backend", "named"),
+    [("etcd", "backend 'etcd'"), ("in-memry", "backend 'in-memry'"),
+     ("mongo-s3cr3t", None), ("etcd-token", None), ("Redis", None), ("a" * 25, None),
+     ("x\x1b[2J", None), ("", None)],
+)  # fmt: skip
+def test_an_unknown_backend_is_quoted_as_the_host_does_only_when_it_reads_as_a_backend_type(
+    backend, named
+):
+    v = violations(
+        catalog(multi("m")), [entry(name="a", version="0.2.0", config={"backend": backend})]
+    )
+    assert [x.rule for x in v] == ["backend-unknown"]
+    said = named or "the backend that config.backend names"
+    assert f"no wasi:keyvalue provider registered for {said}; 'm' has: in-memory, redis" in (
+        v[0].message
+    )
+    if named is None and backend:
+        assert backend not in v[0].message
 
 
 def test_a_multiplexed_default_is_its_declared_default_not_its_first_backend():
@@ -488,3 +509,17 @@ def test_a_hostile_key_is_clipped_and_escaped_and_the_list_is_bounded():
     [unread] = _warned([entry(version="0.2.0-draft", config=keys)])
     assert "\x1b" not in unread.message and "and 30 more" in unread.message
     assert len(unread.message) < 1024 and len(unread.field) <= 512
+
+
+def test_a_catalog_error_names_the_line_of_the_offending_key():
+    text = (
+        "hostGroups:\n  - name: g\n    plugins: []\nplugins:\n  - id: p\n    worlds:\n"
+        "      - namespace: a\n        version: '0.2'\n        package: b\n"
+    )
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(text, "cat.yaml")
+    assert (info.value.line, info.value.path) == (8, "plugins.0.worlds.0.version")
+    assert str(info.value).startswith("cat.yaml:8: plugins.0.worlds.0.version: '0.2' is not")
+    with pytest.raises(CatalogError) as info:  # a missing key: the line of the item lacking it
+        parse_catalog(text.replace("        package: b\n", ""), "cat.yaml")
+    assert (info.value.line, info.value.path) == (7, "plugins.0.worlds.0.package")

@@ -597,7 +597,8 @@ def test_a_backend_no_provider_is_registered_for_fails():
     entry = iface("wasi:keyvalue/store", "x", backend="redis")
     outcome = build_validator(Policy.UPSTREAM, catalog=catalog).check(workload([entry]))
     assert [v.rule for v in outcome.denials] == ["backend-unknown"]
-    assert "no wasi:keyvalue provider registered for the backend" in outcome.denials[0].message
+    # the host's own words: "no {ns}:{pkg} provider registered for backend '{backend_type}'"
+    assert "no wasi:keyvalue provider registered for backend 'redis';" in outcome.denials[0].message
 
 
 @upstream(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -18,10 +19,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from webhook import __version__
+from webhook import __version__, project_config
 from webhook.cel.engines import DEFAULT_ENGINE, ENGINES
 from webhook.core import Validator, build_validator
-from webhook.errors import BindcheckError, ConfigError
+from webhook.errors import BindcheckError, ConfigError, UnknownRule
 from webhook.facts import FRESH, Facts
 from webhook.runtime import releases
 from webhook.runtime.catalog_files import load_catalog
@@ -109,7 +110,15 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
 
 def _catalog_option(p: argparse.ArgumentParser, host_flag: bool = True) -> None:
     """``--catalog`` (and ``--host``, where the command has no listen address of that
-    name): the hosts to predict, as a file, a release, or none."""
+    name): the hosts to predict, as a file, a release, or none; and ``--config``, the
+    project file that may name them."""
+    found = "only this FILE" if not host_flag else f"the nearest {project_config.FILE_NAME}"
+    p.add_argument(
+        "--config",
+        metavar="FILE|none",
+        help=f"project config (policy, host or catalog, rules, rule actions, excludes); flags "
+        f"given here win over it; 'none' reads none (default: {found})",
+    )
     p.add_argument(
         "--catalog",
         metavar="FILE|RELEASE",
@@ -140,9 +149,8 @@ def _validator_options(p: argparse.ArgumentParser, host_flag: bool = True) -> No
     p.add_argument(
         "--policy",
         choices=[x.value for x in Policy],
-        default=Policy.UPSTREAM.value,
         help="naming policy: upstream is what the CRD enforces, strict the original design "
-        "(default: %(default)s)",
+        f"(default: the config's, else {Policy.UPSTREAM.value})",
     )
     p.add_argument(
         "--rules",
@@ -253,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
         check,
         "check each workload against the hosts this cluster's Host objects describe (their "
         "labels and releases) instead of --host or --catalog (default: off)",
+    )
+    check.add_argument(
+        "--debug",
+        action="store_true",
+        help="when a CEL rule cannot be evaluated on an object, also print the engine's own "
+        "message to stderr (it may quote the object's values; default: off)",
     )
     check.add_argument(
         "--fail-on-skipped",
@@ -446,19 +460,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settle(args: argparse.Namespace) -> None:
+    """Fill what the flags leave unset from the project config, then from the defaults.
+    A flag wins; lists add to the config's; rule actions override it rule by rule."""
+    config = _project_config(args)
+    args.project = config
+    if config is not None:
+        if getattr(args, "policy", "") is None:
+            args.policy = config.policy
+        cluster = getattr(args, "kubeconfig", None) or getattr(args, "discover_hosts", False)
+        if args.catalog is None and not cluster:  # the cluster's hosts replace the file's
+            args.catalog = config.catalog
+        if hasattr(args, "rules"):
+            args.rules = [Path(r) for r in config.rules] + args.rules
+        if hasattr(args, "rule_action"):
+            args.rule_action = [*config.rule_actions.items(), *args.rule_action]
+        if hasattr(args, "exclude"):
+            args.exclude = [*config.exclude, *args.exclude]
+        if hasattr(args, "fail_on_warnings"):
+            args.fail_on_warnings = args.fail_on_warnings or config.fail_on_warnings
+            args.fail_on_skipped = args.fail_on_skipped or config.fail_on_skipped
+    if getattr(args, "policy", "") is None:
+        args.policy = Policy.UPSTREAM.value
+
+
+def _project_config(args: argparse.Namespace) -> project_config.ProjectConfig | None:
+    if not hasattr(args, "config") or args.config == "none":
+        return None
+    if args.config is not None:
+        return project_config.load(Path(args.config))
+    if args.command == "serve":  # a server's settings never depend on where it started
+        return None
+    found = project_config.find(Path.cwd())
+    return project_config.load(found) if found is not None else None
+
+
 def make_validator(args: argparse.Namespace, facts: Facts = FRESH) -> Validator:
     """The validator the flags describe; ``facts``: what it remembers between reviews."""
-    actions = {r: Action(a) for r, a in args.rule_action if a != "off"}
-    disabled = [r for r, a in args.rule_action if a == "off"]
-    return build_validator(
-        policy=Policy(args.policy),
-        extra_rule_dirs=args.rules,
-        catalog=load_catalog(getattr(args, "catalog", None)),
-        actions=actions,
-        disabled=disabled,
-        engine=args.engine,
-        facts=facts,
-    )
+    final = dict(args.rule_action)  # the last word on each rule, the command line's
+    actions = {r: Action(a) for r, a in final.items() if a != "off"}
+    disabled = [r for r, a in final.items() if a == "off"]
+    try:
+        return build_validator(
+            policy=Policy(args.policy),
+            extra_rule_dirs=args.rules,
+            catalog=load_catalog(getattr(args, "catalog", None)),
+            actions=actions,
+            disabled=disabled,
+            engine=args.engine,
+            facts=facts,
+        )
+    except UnknownRule as exc:
+        config: project_config.ProjectConfig | None = args.project
+        given = {r for r, _ in args.rule_action[len(config.rule_actions) :]} if config else set()
+        if config is None or exc.rule_id not in config.rule_actions or exc.rule_id in given:
+            raise
+        raise config.error(f"ruleActions.{exc.rule_id}", str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -494,7 +551,8 @@ def _check(args: argparse.Namespace) -> int:
     with _output(args.output) as out:
         options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
-        summary = run_check(Inputs(args.paths, args.exclude), judge, reporter)
+        with _engine_messages(args.debug):
+            summary = run_check(Inputs(args.paths, args.exclude), judge, reporter)
     for error in summary.errors:
         if args.format != "text" or args.output:  # the text report already lists them
             sys.stderr.write(f"bindcheck: {error}\n")
@@ -504,6 +562,28 @@ def _check(args: argparse.Namespace) -> int:
             "(searched *.yaml, *.yml, *.json)\n"
         )
     return summary.exit_code(args.fail_on_warnings, args.fail_on_skipped)
+
+
+@contextlib.contextmanager
+def _engine_messages(shown: bool) -> Iterator[None]:
+    """With ``shown``, the engine's message for each rule that fails on an object goes
+    to stderr for the duration of one run."""
+    from webhook.cel.rules import ENGINE_LOG
+
+    if not shown:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("bindcheck: debug: %(message)s"))
+    ENGINE_LOG.addHandler(handler)
+    ENGINE_LOG.setLevel(logging.DEBUG)
+    ENGINE_LOG.disabled = False
+    try:
+        yield
+    finally:
+        ENGINE_LOG.disabled = True
+        ENGINE_LOG.removeHandler(handler)
+        ENGINE_LOG.setLevel(logging.NOTSET)
 
 
 def _cluster_hosts(
@@ -693,6 +773,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _settle(args)
         return COMMANDS[args.command](args)
     except BindcheckError as exc:
         sys.stderr.write(f"bindcheck: {exc}\n")

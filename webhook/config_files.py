@@ -7,12 +7,15 @@ plain data is built.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
+from pydantic_core import ErrorDetails
 
 from webhook.errors import InputError
 from webhook.manifests import YamlLoader, check_graph
+from webhook.text import did_you_mean, shown
 
 _PLAIN_TYPES = (dict, list, str, int, float, bool, type(None))
 
@@ -91,9 +94,47 @@ def _require_plain(data: Any, source: str, line: int) -> None:
             stack.extend(value)
 
 
-def load_config_yaml(text: str, source: str) -> Any:
-    """A single-document config file (a catalog) as plain data; ``None`` when empty."""
+def read_document(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+    """A single-document config file (a catalog, ``.bindcheck.yaml``) as plain data and
+    the node it was built from (for lines); ``(None, None)`` when empty."""
     nodes = compose_config(text, source)
     if len(nodes) > 1:
         raise InputError(source, nodes[1].start_mark.line + 1, "expected one YAML document")
-    return construct_config(nodes[0], source) if nodes else None
+    return (construct_config(nodes[0], source), nodes[0]) if nodes else (None, None)
+
+
+def line_of(node: yaml.Node | None, path: list[str]) -> int:
+    """The line of the deepest node along ``path``: a key's own line when it is there,
+    else the line of the mapping or list that lacks it; 0 for an empty file."""
+    if node is None:
+        return 0
+    line = node.start_mark.line + 1
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if getattr(k, "value", None) == step), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and step.isdigit() and int(step) < len(node.value):
+            node = node.value[int(step)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return int(line)
+
+
+def first_error(errors: list[ErrorDetails], known: Iterable[str] = ()) -> tuple[list[str], str]:
+    """The error to report: an unknown key before anything else (a misspelt key also
+    leaves the real one missing), with the key it was likely meant to be: a missing
+    sibling, else one of ``known``."""
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = unknown[0] if unknown else errors[0]
+    path = [shown(str(p), 60) for p in err["loc"]]
+    if not unknown:
+        return path, str(err["msg"]).removeprefix("Value error, ")
+    key = str(err["loc"][-1])
+    missing = [
+        str(e["loc"][-1]) for e in errors
+        if e["type"] == "missing" and e["loc"][:-1] == err["loc"][:-1]
+    ]  # fmt: skip
+    return path, f"unknown key '{shown(key, 60)}'{did_you_mean(key, missing or known)}"

@@ -27,7 +27,7 @@ from webhook.checks.capability import check_capability
 from webhook.checks.naming import check_strict_naming
 from webhook.checks.schema import check_schema, check_spec_gap
 from webhook.crd import MAX_ENTRIES
-from webhook.errors import ConfigError
+from webhook.errors import UnknownRule
 from webhook.facts import FRESH, FRESH_REVIEW, Facts, Review
 from webhook.model import HostInterface, Workload
 from webhook.rulebook import API_VERSION_UNKNOWN, KIND_UNKNOWN, RULES, VIOLATIONS_TRUNCATED
@@ -304,5 +304,5 @@ def build_validator(
     for rule_id in [*validator.actions, *validator.disabled]:
         if rule_id not in known:
             hint = did_you_mean(rule_id, known) or f"; known rules: {', '.join(sorted(known))}"
-            raise ConfigError(f"no rule with id '{shown(rule_id, 64)}'{hint}")
+            raise UnknownRule(rule_id, f"no rule with id '{shown(rule_id, 64)}'{hint}")
     return validator

@@ -9,7 +9,9 @@ it is a list of :class:`webhook.violations.Violation`)::
     ├── ConfigError                bindcheck's own configuration is wrong (CLI exit 2,
     │   │                          server refuses to start or keeps the last good one)
     │   ├── RuleLoadError          a CEL rule file that does not load or compile (file, line)
-    │   └── CatalogError           a host catalog that does not load (file, path, reason)
+    │   ├── UnknownRule            an action set for a rule id no rule has
+    │   └── ConfigFileError        a config file that does not load (file, line, key, reason)
+    │       └── CatalogError       a host catalog
 
 A backend that a probe cannot reach is neither: it is a result (``resolve --probe``
 reports it per name and exits 1).
@@ -36,6 +38,14 @@ class ConfigError(BindcheckError):
     """bindcheck's own configuration (rules, catalog, options) is wrong."""
 
 
+class UnknownRule(ConfigError):
+    """An action set for a rule id that no loaded rule has."""
+
+    def __init__(self, rule_id: str, message: str) -> None:
+        self.rule_id = rule_id
+        super().__init__(message)
+
+
 class RuleLoadError(ConfigError):
     """A rule file that does not load or whose CEL does not compile."""
 
@@ -45,10 +55,19 @@ class RuleLoadError(ConfigError):
         super().__init__(f"{source}:{line}: {message}")
 
 
-class CatalogError(ConfigError):
-    """A host catalog that does not load: file, path inside it, reason."""
+class ConfigFileError(ConfigError):
+    """One of bindcheck's own files (a catalog, ``.bindcheck.yaml``) that does not load:
+    file, path inside it, reason."""
 
-    def __init__(self, source: str, path: str, message: str) -> None:
+    def __init__(self, source: str, path: str, message: str, line: int = 0) -> None:
         self.source = source
         self.path = path
-        super().__init__(f"{source}: {path or '<root>'}: {message}")
+        self.line = line
+        """The line in ``source`` the path points at; 0 when not known."""
+        self.reason = message
+        at = f"{source}:{line}" if line else source
+        super().__init__(f"{at}: {path or '<root>'}: {message}")
+
+
+class CatalogError(ConfigFileError):
+    """A host catalog that does not load."""

@@ -22,6 +22,7 @@ class Reason(enum.StrEnum):
     REQUIRED = "FieldValueRequired"
     DUPLICATE = "FieldValueDuplicate"
     INVALID = "FieldValueInvalid"
+    FORBIDDEN = "FieldValueForbidden"
     TOO_LONG = "FieldValueTooLong"
     TOO_MANY = "FieldValueTooMany"
     NOT_SUPPORTED = "FieldValueNotSupported"
@@ -36,6 +37,7 @@ _TITLES = {
     Reason.REQUIRED: "Required value",
     Reason.DUPLICATE: "Duplicate value",
     Reason.INVALID: "Invalid value",
+    Reason.FORBIDDEN: "Forbidden",
     Reason.TOO_LONG: "Too long",
     Reason.TOO_MANY: "Too many",
     Reason.NOT_SUPPORTED: "Unsupported value",

@@ -35,6 +35,7 @@ name the same entries. tests/test_cel_engines.py holds the shipped rules to it.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections import Counter
@@ -62,7 +63,7 @@ from webhook.errors import InputError, RuleLoadError
 from webhook.model import HostInterface, Workload
 from webhook.rulebook import RULE_ERROR
 from webhook.runtime.wit import display
-from webhook.text import shown
+from webhook.text import did_you_mean, shown
 from webhook.violations import Action, Policy, Reason, Violation, entry_label
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -219,9 +220,10 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
 
     for key in data:
         if key not in _FIELDS:
-            shown = repr(key)[:60]
             raise fail(
-                str(key), f"unknown rule field {shown} (known: {', '.join(sorted(_FIELDS))})"
+                str(key),
+                f"unknown rule field '{shown(str(key), 60)}'"
+                + (did_you_mean(str(key), _FIELDS) or f" (known: {', '.join(sorted(_FIELDS))})"),
             )
     for key in _REQUIRED:
         if not isinstance(data.get(key), str) or not data[key].strip():
@@ -242,8 +244,12 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
     try:
         reason = Reason(data["reason"])
     except ValueError:
-        choices = ", ".join(r.value for r in Reason)
-        raise fail("reason", f"reason {data['reason']!r} must be one of {choices}") from None
+        given, reasons = str(data["reason"]), [r.value for r in Reason]
+        raise fail(
+            "reason",
+            f"reason '{shown(given)}' must be one of {', '.join(reasons)}"
+            + did_you_mean(given, reasons),
+        ) from None
     if "groupBy" in data and scope != "entry":
         raise fail("groupBy", "groupBy needs scope: entry")
 
@@ -363,6 +369,16 @@ def _cel_texts(data: dict[str, Any]) -> tuple[list[tuple[str, str]], str, str]:
     return variables, str(data["expression"]), str(data.get("groupBy", ""))
 
 
+ENGINE_LOG = logging.getLogger("bindcheck.rules.engine")
+"""The engine's own text when a rule cannot be evaluated, for rule authors (``check
+--debug``). It may quote the object's values, so it never reaches the server's logs:
+it does not propagate and stays disabled, whatever the log level, except while ``check
+--debug`` runs with a handler of its own."""
+ENGINE_LOG.propagate = False
+ENGINE_LOG.disabled = True
+ENGINE_LOG.addHandler(logging.NullHandler())
+
+
 def evaluate(
     rule: Rule, workload: Workload, bound: Bound, entries: list[HostInterface]
 ) -> list[Violation]:
@@ -373,11 +389,16 @@ def evaluate(
     try:
         return _evaluate(rule, workload, bound, entries)
     except CelEvalError as exc:
+        if ENGINE_LOG.isEnabledFor(logging.DEBUG):
+            ENGINE_LOG.debug(
+                "rule '%s' on %s: %s", rule.id, workload.list_path, shown(str(exc), 2000)
+            )
         return [
             RULE_ERROR.at(
                 workload.list_path,
                 Reason.INVALID,
-                f"rule {rule.id!r} could not be evaluated on this object: {_failure(exc)}",
+                f"rule {rule.id!r} could not be evaluated on this object: {_failure(exc)} "
+                "(bindcheck check --debug prints the engine's message)",
             )
         ]
 
@@ -385,6 +406,7 @@ def evaluate(
 _FAILURES = (
     ("budget exceeded", "it ran out of its evaluation budget"),
     ("no such key", "it reads a field or key the object does not have"),
+    ("key not found", "it reads a field or key the object does not have"),
     ("no_such_field", "it reads a field or key the object does not have"),
     ("no such attribute", "it reads a field or key the object does not have"),
     ("overload", "a value has a type the rule does not handle"),

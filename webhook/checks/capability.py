@@ -29,7 +29,7 @@ from webhook.rulebook import (
     ROUTE_COLLISION,
 )
 from webhook.runtime.binding import Claim, NamedConflict, holdings
-from webhook.runtime.catalog import HostGroup, Multiplex, Plugin
+from webhook.runtime.catalog import CREDENTIAL_NAME, HostGroup, Multiplex, Plugin
 from webhook.runtime.hosts import Hosts, offer
 from webhook.runtime.http import (
     ALIASES_KEY,
@@ -46,7 +46,7 @@ from webhook.runtime.multiplex import (
     missing_key_message,
     unknown_backend_message,
 )
-from webhook.runtime.settings import SECRET_KEY, Reading, reading
+from webhook.runtime.settings import Reading, reading
 from webhook.runtime.urls import remembered_url_problem
 from webhook.runtime.wit import display, host_version, package_label
 from webhook.text import shown
@@ -295,7 +295,7 @@ class _GroupCheck:
         names = ", ".join(f"'{shown(k, 40)}'" for k in unread[:10])
         more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
         one = len(unread) == 1
-        credential = any(SECRET_KEY.search(k) for k in unread)
+        credential = any(CREDENTIAL_NAME.search(k) for k in unread)
         why = (
             "; one looks like a credential, and the host connects without it" if credential else ""
         )

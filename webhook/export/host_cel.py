@@ -13,8 +13,9 @@ from webhook.errors import ConfigError
 from webhook.export.cel_text import index, lit
 from webhook.export.workload_cel import Check, item
 from webhook.rulebook import BACKEND_UNKNOWN, INTERFACE_UNAVAILABLE
-from webhook.runtime.catalog import Catalog, HostGroup, Plugin
+from webhook.runtime.catalog import CREDENTIAL_NAME, Catalog, HostGroup, Plugin
 from webhook.runtime.hosts import Hosts
+from webhook.runtime.multiplex import BACKEND_TYPE, BACKEND_TYPE_MAX, UNQUOTED_BACKEND
 from webhook.runtime.wit import HTTP_HOST_SERVED, HTTP_HOST_SERVED_P2, parse_semver
 from webhook.violations import Action
 
@@ -190,6 +191,19 @@ def _taker(catalog: Catalog, g: int) -> str:
     )
 
 
+def _backend_named(wanted: str) -> str:
+    """multiplex.backend_named: the value quoted only when it reads as a backend type.
+    Clipped before either expression runs, so a long value costs no more than a short one."""
+    clip = f'(size({wanted}) <= {BACKEND_TYPE_MAX} ? {wanted} : "")'
+    word = lit(f"^{BACKEND_TYPE.pattern}$")
+    credential = lit(f"(?i){CREDENTIAL_NAME.pattern}")
+    quoted = " + ".join([lit("backend '"), "c", lit("'")])
+    return (
+        f"[{clip}].map(c, c.matches({word}) && !c.matches({credential}) ? "
+        f"{quoted} : {lit(UNQUOTED_BACKEND)})[0]"
+    )
+
+
 def backend_unknown(hosts: Hosts, override: Action | None) -> list[Check]:
     """capability._GroupCheck._backend's unknown backend: a deny, or a warning where
     configFrom/secretFrom may supply the backend (unless an override sets both)."""
@@ -224,7 +238,9 @@ def backend_unknown(hosts: Hosts, override: Action | None) -> list[Check]:
                     index("i"),
                     lit(": no "),
                     "variables.labels[i]",
-                    lit(" provider registered for the backend that config.backend names; '"),
+                    lit(" provider registered for "),
+                    _backend_named(wanted),
+                    lit("; '"),
                     taker,
                     lit("' has: "),
                     f"{mux}.k",

@@ -19,6 +19,7 @@ entry to a backend chosen by ``config.backend`` (plugin/multiplex.rs).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from functools import cached_property
 from typing import Literal
@@ -32,6 +33,9 @@ from webhook.text import did_you_mean, shown
 DEFAULT_CATALOG = "embedded default"
 ANY_KEY = "*"
 """In ``config.keys``/``config.secret``: every key (the plugin hands the whole map on)."""
+CREDENTIAL_NAME = re.compile(r"pass|pwd|secret|token|cred|key|auth|cert|private", re.IGNORECASE)
+"""What a key (or word) named like a credential holds: treated as secret wherever a
+backend does not declare it."""
 
 
 class _Strict(BaseModel):

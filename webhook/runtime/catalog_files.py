@@ -7,9 +7,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
-from webhook.config_files import load_config_yaml
+from webhook.config_files import first_error, line_of, read_document
 from webhook.errors import CatalogError, ConfigError, InputError
 from webhook.runtime import releases
 from webhook.runtime.catalog import Catalog
@@ -44,26 +45,57 @@ def load_catalog(path: str | None) -> Catalog | None:
 
 
 def parse_catalog(text: str, source: str) -> Catalog:
-    """Validate a catalog text; errors name the path inside the file."""
-    return _validated(_merged(_read(text, source), source, 0), source)
-
-
-def _read(text: str, source: str) -> dict[str, Any]:
+    """Validate a catalog text; errors name the path inside the file and its line."""
+    data, node = _read(text, source)
+    merged: dict[str, Any] = {}
     try:
-        data: Any = load_config_yaml(text, source)
+        merged = _merged(data, source, 0)
+        return _validated(merged, source)
+    except CatalogError as exc:
+        if exc.line or exc.source != source or exc.path.startswith("line "):
+            raise
+        path = _own_path(exc.path.split(".") if exc.path else [], merged, data)
+        if not path:  # the release's part, or the whole catalog: no line to point at
+            raise
+        raise CatalogError(source, ".".join(path), exc.reason, line_of(node, path)) from None
+
+
+def _read(text: str, source: str) -> tuple[dict[str, Any], yaml.Node]:
+    try:
+        data, node = read_document(text, source)
     except InputError as exc:
         where = f"line {exc.line}" if exc.line else ""
         raise CatalogError(source, where, exc.message) from None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or node is None:
         raise CatalogError(source, "", "a catalog is a mapping with hostGroups and plugins")
-    return data
+    return data, node
+
+
+_KEYS = {"plugins": "id", "hostGroups": "name"}
+"""What tells a list's items apart when a catalog extends a release (merged by it)."""
+
+
+def _own_path(path: list[str], merged: dict[str, Any], own: dict[str, Any]) -> list[str] | None:
+    """A path into the merged catalog as a path into the user's file, whose plugin and
+    host group indices differ once ``extends`` merged the release's in; ``None`` when
+    the item is the release's."""
+    if len(path) < 2 or path[0] not in _KEYS or not path[1].isdigit() or merged is own:
+        return path
+    items, key = merged.get(path[0], []), _KEYS[path[0]]
+    if int(path[1]) >= len(items):
+        return path
+    wanted = items[int(path[1])].get(key)
+    for index, item in enumerate(own.get(path[0]) or []):
+        if isinstance(item, dict) and item.get(key) == wanted:
+            return [path[0], str(index), *path[2:]]
+    return None
 
 
 def _release_data(release: releases.Release, depth: int = 0) -> dict[str, Any]:
     """A release's model, its ``extends`` chain merged in."""
     name = f"data/releases/wasmcloud-{release.model}.yaml"
     text = resources.files("webhook").joinpath(name).read_text(encoding="utf-8")
-    return _merged(_read(text, name), name, depth)
+    return _merged(_read(text, name)[0], name, depth)
 
 
 def _merged(data: dict[str, Any], source: str, depth: int) -> dict[str, Any]:
@@ -138,10 +170,8 @@ def _validated(data: dict[str, Any], source: str) -> Catalog:
     try:
         catalog = Catalog.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise CatalogError(source, path, message) from None
+        path, message = first_error(exc.errors())
+        raise CatalogError(source, ".".join(path), message) from None
     return catalog.model_copy(update={"source": source})
 
 

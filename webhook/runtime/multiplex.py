@@ -10,11 +10,12 @@ and a label no entry names are errors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhook.model import HostInterface
-from webhook.runtime.catalog import Backend, Multiplex, Plugin
+from webhook.runtime.catalog import CREDENTIAL_NAME, Backend, Multiplex, Plugin
 from webhook.runtime.wit import package_label
 from webhook.text import shown
 
@@ -46,13 +47,38 @@ def choose_backend(entry: HostInterface, multiplex: Multiplex) -> BackendChoice:
     return BackendChoice(backend, missing=tuple([k for k in backend.required if not config.get(k)]))
 
 
+BACKEND_TYPE = re.compile(r"[a-z]+(?:-[a-z]+)*")
+"""How every backend type a host registers reads (``in-memory``, ``redis``)."""
+BACKEND_TYPE_MAX = 24
+UNQUOTED_BACKEND = "the backend that config.backend names"
+
+
+def backend_named(value: object) -> str:
+    """How a message names the backend ``config.backend`` asks for.
+
+    The host quotes it (``no wasi:keyvalue provider registered for backend 'etcd'``,
+    multiplex.rs ``instantiate`` at v2.7.0). A config value may be a credential put under
+    the wrong key, so bindcheck quotes it only when it reads as a backend type does:
+    lowercase words joined by ``-``, at most 24 characters, nothing named like a
+    credential. Any other value is described, never quoted.
+    """
+    if (
+        isinstance(value, str)
+        and len(value) <= BACKEND_TYPE_MAX
+        and BACKEND_TYPE.fullmatch(value)
+        and not CREDENTIAL_NAME.search(value)
+    ):
+        return f"backend '{value}'"
+    return UNQUOTED_BACKEND
+
+
 def unknown_backend_message(entry: HostInterface, plugin: Plugin) -> str:
-    """The host's error, without the value: config values are never quoted."""
+    """The host's error, naming the backend as ``backend_named`` allows."""
     assert plugin.multiplex is not None
     known = ", ".join(b.name for b in plugin.multiplex.backends)
     return (
-        f"no {package_label(entry.namespace, entry.package)} provider registered for the "
-        f"backend that config.backend names; '{plugin.id}' has: {known}"
+        f"no {package_label(entry.namespace, entry.package)} provider registered for "
+        f"{backend_named(entry.config.get(BACKEND_KEY))}; '{plugin.id}' has: {known}"
     )
 
 

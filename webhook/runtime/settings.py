@@ -8,15 +8,13 @@ Keys the plugin never reads are listed by name only: the host ignores them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from webhook.model import HostInterface
-from webhook.runtime.catalog import ANY_KEY, Backend, Plugin
+from webhook.runtime.catalog import ANY_KEY, CREDENTIAL_NAME, Backend, Plugin
 from webhook.runtime.urls import BadUrl, parse_urls
 
 REDACTED = "<redacted>"
-SECRET_KEY = re.compile(r"pass|pwd|secret|token|cred|key|auth|cert|private", re.IGNORECASE)
 _SHOWN = 200  # characters of a shown value
 
 
@@ -33,7 +31,7 @@ class Reading:
         return self.keys is None or key in self.keys
 
     def hides(self, key: str) -> bool:
-        return self.secret is None or key in self.secret or SECRET_KEY.search(key) is not None
+        return self.secret is None or key in self.secret or CREDENTIAL_NAME.search(key) is not None
 
 
 def _keyset(keys: tuple[str, ...]) -> frozenset[str] | None:

@@ -26,11 +26,86 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ include "bindcheck.fullname" . }}-tls
 {{- end -}}
 
-{{- define "bindcheck.catalogMode" -}}
+{{- /*
+The repository's .bindcheck.yaml, from the config value (--set-file config=.bindcheck.yaml),
+as the chart reads it: policy, host (or a catalog that is a release or none) and
+ruleActions; what values.yaml sets wins. exclude, failOnWarnings and failOnSkipped are
+the CLI's and ignored here. rules and a catalog file name files in the repository, which
+the chart cannot read: it fails and names the value to use instead.
+*/ -}}
+{{- define "bindcheck.projectConfig" -}}
+{{- $cfg := dict -}}
+{{- if .Values.config -}}
+{{- $cfg = fromYaml .Values.config -}}
+{{- if hasKey $cfg "Error" -}}
+{{- fail (printf "config: not a YAML mapping (%s)" $cfg.Error) -}}
+{{- end -}}
+{{- $known := list "policy" "host" "catalog" "rules" "ruleActions" "exclude" "failOnWarnings" "failOnSkipped" -}}
+{{- range $key, $_ := $cfg -}}
+{{- if not (has $key $known) -}}
+{{- fail (printf "config: unknown key %q; .bindcheck.yaml has %s" $key (join ", " $known)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $cfg.policy (not (has $cfg.policy (list "upstream" "strict"))) -}}
+{{- fail (printf "config: policy %q is neither upstream nor strict" (toString $cfg.policy)) -}}
+{{- end -}}
+{{- if and $cfg.host $cfg.catalog -}}
+{{- fail "config: set host or catalog, not both" -}}
+{{- end -}}
+{{- with ($cfg.host | default $cfg.catalog) -}}
+{{- if not (regexMatch "^(none|wasmcloud@(main|v?[0-9]+\\.[0-9]+(\\.[0-9]+)?))$" (toString .)) -}}
+{{- fail "config: catalog names a file in your repository, which the chart cannot read: put the catalog itself in the catalog value (-f), or name a release (host: wasmcloud@2.6)" -}}
+{{- end -}}
+{{- end -}}
+{{- if $cfg.rules -}}
+{{- fail "config: rules names files in your repository, which the chart cannot read: put each rule in the rules value" -}}
+{{- end -}}
+{{- $ids := splitList "\n" (.Files.Get "files/rule-ids.txt" | trim) -}}
+{{- $actions := dict -}}
+{{- range $rule, $given := ($cfg.ruleActions | default dict) -}}
+{{- if not (has $rule $ids) -}}
+{{- fail (printf "config: ruleActions: no built-in rule %q (`bindcheck rules` lists them)" $rule) -}}
+{{- end -}}
+{{- /* YAML 1.1 reads an unquoted off as false */ -}}
+{{- $action := eq (toString $given) "false" | ternary "off" (toString $given) -}}
+{{- if not (has $action (list "deny" "warn" "audit" "off")) -}}
+{{- fail (printf "config: ruleActions.%s: %q is not deny, warn, audit or off" $rule $action) -}}
+{{- end -}}
+{{- $_ := set $actions $rule $action -}}
+{{- end -}}
+{{- $_ := set $cfg "ruleActions" $actions -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{- define "bindcheck.policy" -}}
+{{- $cfg := include "bindcheck.projectConfig" . | fromYaml -}}
+{{- .Values.policy | default $cfg.policy | default "upstream" -}}
+{{- end -}}
+
+{{- /* ruleActions: the config's, overridden rule by rule by values.yaml's. */ -}}
+{{- define "bindcheck.ruleActions" -}}
+{{- $cfg := include "bindcheck.projectConfig" . | fromYaml -}}
+{{- toYaml (merge (deepCopy .Values.ruleActions) ($cfg.ruleActions | default dict)) -}}
+{{- end -}}
+
+{{- /* The catalog as a name (none, wasmcloud@X), from values or else the config; empty
+for a catalog object or the default. The cluster's hosts replace the config's. */ -}}
+{{- define "bindcheck.catalogName" -}}
 {{- if kindIs "string" .Values.catalog -}}
-{{- if eq .Values.catalog "none" -}}
+{{- .Values.catalog -}}
+{{- else if and (not .Values.catalog) (not .Values.discoverHosts.enabled) -}}
+{{- $cfg := include "bindcheck.projectConfig" . | fromYaml -}}
+{{- $cfg.host | default $cfg.catalog | default "" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bindcheck.catalogMode" -}}
+{{- $name := include "bindcheck.catalogName" . -}}
+{{- if $name -}}
+{{- if eq $name "none" -}}
 none
-{{- else if hasPrefix "wasmcloud@" .Values.catalog -}}
+{{- else if hasPrefix "wasmcloud@" $name -}}
 release
 {{- else -}}
 {{- fail "catalog must be a host catalog object, {}, \"none\" or a release such as \"wasmcloud@2.6\"" -}}
