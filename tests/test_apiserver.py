@@ -248,6 +248,58 @@ def test_the_api_server_and_bindcheck_check_agree(cluster, bound, name, release)
         assert refused > 5
 
 
+# CRDs of each shape, by every name --crds gives them (webhook/api_server.py).
+SHAPES = {
+    "chart-v2.7.0": ["chart@2.7.0", "chart@main", "kustomize@2.5.0", "kustomize@2.7"],
+    "chart-v2.6.1": ["chart@2.6.1", "chart@2.0.0", "kustomize@2.4.0"],
+}
+
+
+def _at_the_limits() -> list[dict[str, Any]]:
+    """Objects the CRDs with limits refuse and the others admit, and their neighbours."""
+    long = "n" * 65
+    return [
+        workload([entry(name=long)], name="long-name"),
+        workload([entry(name=long[:64])], name="name-at-limit"),
+        workload([entry(namespace="w" * 129)], name="long-namespace"),
+        workload([entry(name=f"e{i}") for i in range(65)], name="sixty-five"),
+        workload([entry(name=f"e{i}") for i in range(64)], name="sixty-four"),
+        workload([entry(name="Bad")], name="pattern"),
+        workload([entry(interfaces=[])], name="no-interfaces"),
+    ]
+
+
+@pytest.mark.parametrize("release", list(SHAPES))
+def test_check_says_what_the_api_server_with_those_crds_admits(cluster, release):
+    """For every object of the corpus, the samples and the limits' edges, ``bindcheck
+    check --crds X`` says the API server admits it exactly when the real one, given CRDs
+    of that shape, does (201 or 422 on a dry-run create)."""
+    from webhook.api_server import admission, parse_crds
+    from webhook.runtime import releases
+
+    checker = VALIDATORS["default-upstream"]
+    objects = [*corpus(60), *samples(), *_at_the_limits()]
+    names = SHAPES[release]
+    crds_named = [parse_crds(n, releases.find(releases.DEFAULT)) for n in names]
+    refused = 0
+    with crds_of(cluster, release) if release != "chart-v2.7.0" else _nothing():
+        for obj in objects:
+            outcome = checker.check(obj)
+            assert outcome is not None
+            status, body = create(cluster, obj, PROBE_NS)
+            assert status in (201, 422), (obj["metadata"]["name"], status, body)
+            refused += status == 422
+            for named, crds_ in zip(names, crds_named, strict=True):
+                said = admission(outcome, crds_, checker.crd_rules, True)
+                assert said.admitted == (status == 201), (
+                    obj["metadata"]["name"],
+                    named,
+                    said,
+                    body.get("message"),
+                )
+    assert refused > 5 and refused < len(objects) - 20
+
+
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield

@@ -6,6 +6,7 @@ import dataclasses
 import gc
 from collections.abc import Iterable
 
+from webhook.api_server import Explain
 from webhook.core import Judge, Validator
 from webhook.errors import InputError
 from webhook.inputs import Inputs, Skipped, documents
@@ -13,13 +14,18 @@ from webhook.manifests import Document
 from webhook.report.results import Collector, Report, Reporter, Result, Summary
 
 
-def run_check(inputs: Inputs, validator: Judge, reporter: Reporter) -> Summary:
+def run_check(
+    inputs: Inputs, validator: Judge, reporter: Reporter, explain: Explain | None = None
+) -> Summary:
     """Check every document of the inputs; each result goes to ``reporter`` as it comes."""
-    return run_documents(documents(inputs), validator, reporter)
+    return run_documents(documents(inputs), validator, reporter, explain)
 
 
 def run_documents(
-    docs: Iterable[Document | InputError | Skipped], validator: Judge, reporter: Reporter
+    docs: Iterable[Document | InputError | Skipped],
+    validator: Judge,
+    reporter: Reporter,
+    explain: Explain | None = None,
 ) -> Summary:
     """Check documents from anywhere (files, a cluster); results go to ``reporter``."""
     # Parsing makes many short-lived, acyclic objects; the default collector
@@ -28,7 +34,7 @@ def run_documents(
     thresholds = gc.get_threshold()
     gc.set_threshold(50_000, 50, 100)
     try:
-        summary = _check_all(docs, validator, reporter)
+        summary = _check_all(docs, validator, reporter, explain)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
@@ -37,7 +43,10 @@ def run_documents(
 
 
 def _check_all(
-    docs: Iterable[Document | InputError | Skipped], validator: Judge, reporter: Reporter
+    docs: Iterable[Document | InputError | Skipped],
+    validator: Judge,
+    reporter: Reporter,
+    explain: Explain | None,
 ) -> Summary:
     summary = Summary()
     for doc in docs:
@@ -63,7 +72,9 @@ def _check_all(
             ((doc.line_of(v.field), v) for v in outcome.violations), key=lambda pair: pair[0]
         )
         outcome = dataclasses.replace(outcome, violations=tuple(v for _, v in found))
-        reporter.result(Result(doc.source, doc.line, outcome, tuple(line for line, _ in found)))
+        lines = tuple(line for line, _ in found)
+        admission = explain(outcome) if explain is not None else None
+        reporter.result(Result(doc.source, doc.line, outcome, lines, admission))
     return summary
 
 

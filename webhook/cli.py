@@ -29,7 +29,8 @@ from webhook.runtime.catalog_files import load_catalog
 from webhook.text import did_you_mean
 from webhook.violations import Action, Policy
 
-if TYPE_CHECKING:  # the cluster modules load only for the commands that read one
+if TYPE_CHECKING:  # these modules load only for the commands that use them
+    from webhook.api_server import Explain
     from webhook.cluster import Cluster
     from webhook.core import Judge
 
@@ -228,6 +229,18 @@ def _report_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _crds_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--crds",
+        metavar="chart|kustomize[@RELEASE]",
+        default="chart",
+        help="how the cluster's runtime-operator CRDs were installed, and from which release "
+        "(chart@2.6): each object then says whether that API server refuses it itself or "
+        "admits it for the host to fail (default: chart CRDs of the --host release; Helm "
+        "never upgrades them)",
+    )
+
+
 def _cluster_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--kubeconfig", metavar="FILE", help=what)
     p.add_argument("--context", help="kubeconfig context (default: its current-context)")
@@ -262,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check each workload against the hosts this cluster's Host objects describe (their "
         "labels and releases) instead of --host or --catalog (default: off)",
     )
+    _crds_option(check)
     check.add_argument(
         "--debug",
         action="store_true",
@@ -290,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     resolve = sub.add_parser("resolve", help="show which plugin and backend serves each name")
     _input_options(resolve)
     _catalog_option(resolve)
+    _crds_option(resolve)
     resolve.add_argument(
         "--format", choices=["text", "json"], default="text", help="(default: %(default)s)"
     )
@@ -548,11 +563,12 @@ def _check(args: argparse.Namespace) -> int:
     # YAML, so the memo prints them with marshal.
     validator = make_validator(args, Remembering())
     judge = _cluster_hosts(args, validator, None) if args.kubeconfig else validator
+    explain = _api_server(args.crds, validator)
     with _output(args.output) as out:
         options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
         with _engine_messages(args.debug):
-            summary = run_check(Inputs(args.paths, args.exclude), judge, reporter)
+            summary = run_check(Inputs(args.paths, args.exclude), judge, reporter, explain)
     for error in summary.errors:
         if args.format != "text" or args.output:  # the text report already lists them
             sys.stderr.write(f"bindcheck: {error}\n")
@@ -562,6 +578,25 @@ def _check(args: argparse.Namespace) -> int:
             "(searched *.yaml, *.yml, *.json)\n"
         )
     return summary.exit_code(args.fail_on_warnings, args.fail_on_skipped)
+
+
+def _api_server(crds: str, validator: Validator) -> Explain | None:
+    """What the API server with ``crds`` and the host make of each outcome; ``None``
+    (with a note) when bindcheck does not run the CRD's own rules and so cannot tell."""
+    from webhook.api_server import admission, parse_crds
+
+    upstream = validator.catalog.upstream if validator.catalog else None
+    tag = upstream.release if upstream is not None else None
+    host = releases.find(releases.PREFIX + (tag or "main")) if upstream else None
+    chosen = parse_crds(crds, host or releases.find(releases.DEFAULT))
+    if chosen.checked and not validator.crd_rules_run:
+        sys.stderr.write(
+            f"bindcheck: note: {chosen.described} hold rules that do not run here (policy "
+            "strict, or a rule turned off), so findings do not say what the API server does\n"
+        )
+        return None
+    rules, hosts_known = validator.crd_rules, validator.catalog is not None
+    return lambda outcome: admission(outcome, chosen, rules, hosts_known)
 
 
 @contextlib.contextmanager
@@ -657,9 +692,16 @@ def _resolve(args: argparse.Namespace) -> int:
     if catalog is None:
         raise ConfigError("resolve needs a host catalog; drop --catalog none")
     validator = build_validator(catalog=catalog)
+    explain = _api_server(args.crds, validator)
     with _output(args.output) as out:
         return run_resolve(
-            Inputs(args.paths, args.exclude), validator, args.format, args.probe, args.timeout, out
+            Inputs(args.paths, args.exclude),
+            validator,
+            args.format,
+            args.probe,
+            args.timeout,
+            out,
+            explain,
         )
 
 
@@ -780,6 +822,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `bindcheck check . | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a process SIGPIPE ends returns, as `yes | head` does
     except Exception as exc:  # a bug: say so briefly, never a bare traceback
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         sys.stderr.write(

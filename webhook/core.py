@@ -111,6 +111,22 @@ class Validator:
         object.__setattr__(self, "active", active)
         object.__setattr__(self, "hosts", Hosts(self.catalog) if self.catalog else None)
 
+    @property
+    def crd_rules(self) -> frozenset[str]:
+        """The CEL rules that are the CRD's own x-kubernetes-validations: the shipped
+        upstream-policy rules (rules/upstream-*.yaml), whether they run or not."""
+        shipped = builtin_rules_dir()
+        return frozenset(
+            rule.id
+            for rule in self.rules
+            if rule.policy == Policy.UPSTREAM.value and Path(rule.source).parent == shipped
+        )
+
+    @property
+    def crd_rules_run(self) -> bool:
+        """Whether every one of :attr:`crd_rules` runs (not under policy strict, none off)."""
+        return self.crd_rules <= {rule.id for rule, _ in self.active}
+
     def check(self, obj: Any) -> Outcome | None:
         """The outcome for a bindcheck kind; ``None`` for any other object (not ours to judge)."""
         ident = identity(obj)

@@ -6,18 +6,23 @@ import json
 import sys
 from typing import Any, TextIO
 
+from webhook.api_server import Explain
 from webhook.core import Validator
 from webhook.errors import InputError
 from webhook.inputs import Inputs, Skipped, documents
 from webhook.manifests import Document
-from webhook.report.json_format import violation_dict
+from webhook.report.json_format import admission_dict, violation_dict
 from webhook.runtime.probes import probe_all
 from webhook.runtime.routes import Route, routes_for
 from webhook.text import printable
 
 
 def resolve_paths(
-    inputs: Inputs, validator: Validator, do_probe: bool, timeout: float
+    inputs: Inputs,
+    validator: Validator,
+    do_probe: bool,
+    timeout: float,
+    explain: Explain | None = None,
 ) -> tuple[list[dict[str, Any]], list[InputError]]:
     """Routing tables of every workload in the inputs, plus the inputs that could not be
     read. With ``do_probe`` every route of every workload is probed at once, under one
@@ -31,7 +36,7 @@ def resolve_paths(
             continue
         if isinstance(doc, Skipped):
             continue
-        table = resolve_document(doc, validator, routes)
+        table = resolve_document(doc, validator, routes, explain)
         if table is not None:
             workloads.append(table)
     if do_probe:
@@ -44,7 +49,7 @@ def resolve_paths(
 
 
 def resolve_document(
-    doc: Document, validator: Validator, routes: list[Route]
+    doc: Document, validator: Validator, routes: list[Route], explain: Explain | None = None
 ) -> dict[str, Any] | None:
     """One workload's routes (the JSON contract's shape), appended to ``routes`` too;
     ``None`` for other kinds. The violations are ``check``'s, from the same pipeline."""
@@ -79,6 +84,7 @@ def resolve_document(
         "hostGroup": groups[0].name if groups else None,
         "routes": rows,
         "violations": [{**violation_dict(v), "action": v.action.value} for v in outcome.violations],
+        "apiServer": admission_dict(explain(outcome) if explain is not None else None),
     }
 
 
@@ -91,6 +97,8 @@ def render_text(workloads: list[dict[str, Any]]) -> str:
             lines.append("  " + _route_line(r))
         for v in w["violations"]:
             lines.append(f"  [{v['rule']}] {v['field']}: {v['message']}")
+        if w["apiServer"] is not None and w["apiServer"]["said"] is not None:
+            lines.append(f"  note: {w['apiServer']['said']}")
     if any(w["routes"] for w in workloads):
         lines.append(ASSUMPTION)
     return "\n".join(printable(line) for line in lines) + "\n"
@@ -123,10 +131,16 @@ def _route_line(r: dict[str, Any]) -> str:
 
 
 def run_resolve(
-    inputs: Inputs, validator: Validator, fmt: str, do_probe: bool, timeout: float, out: TextIO
+    inputs: Inputs,
+    validator: Validator,
+    fmt: str,
+    do_probe: bool,
+    timeout: float,
+    out: TextIO,
+    explain: Explain | None = None,
 ) -> int:
     """Write the tables; exit 1 when a probe failed or a workload cannot bind, 2 on bad input."""
-    workloads, errors = resolve_paths(inputs, validator, do_probe, timeout)
+    workloads, errors = resolve_paths(inputs, validator, do_probe, timeout, explain)
     if fmt == "json":
         unread = [{"source": e.source, "line": e.line, "message": e.message} for e in errors]
         out.write(json.dumps({"workloads": workloads, "errors": unread}, indent=2) + "\n")

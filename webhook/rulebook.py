@@ -36,6 +36,19 @@ class Layer(enum.StrEnum):
     ENGINE = "engine (cel/rules.py)"
 
 
+class Refuser(enum.StrEnum):
+    """Who refuses an object that breaks the rule, bindcheck aside (webhook/api_server.py)."""
+
+    API_SERVER = "api-server"
+    """The API server, by the CRD's schema of every release."""
+    CRD_LIMITS = "crd-limits"
+    """The API server, when its CRD has the length and item limits (chart v2.7.0 and
+    later, kustomize v2.5.0 and later)."""
+    HOST = "host"
+    """The host, when it deploys the workload: the late, vague failure bindcheck exists
+    to bring forward."""
+
+
 SCHEMA_FIRST = "the CRD's schema runs before any policy: objects that break it never reach one"
 NOT_YET = (
     "not compiled to CEL yet (config keys, URLs, HTTP routing and named-instance checks "
@@ -57,6 +70,8 @@ class RuleSpec:
     """``all``, or the one naming policy it runs under."""
     unexported: str | None = None
     """Why ``bindcheck export vap`` cannot express it; ``None``: the export compiles it."""
+    refused_by: Refuser | None = None
+    """Who else refuses it; ``None``: only bindcheck (advice, or a policy of its own)."""
 
     def at(
         self,
@@ -83,23 +98,43 @@ _E, _L = Scope.ENTRY, Scope.LIST
 
 SCHEMA_TYPE = RuleSpec(
     "schema-type", "A value has the wrong type for the CRD schema", _S, _E,
-    unexported=SCHEMA_FIRST,
+    unexported=SCHEMA_FIRST, refused_by=Refuser.API_SERVER,
 )  # fmt: skip
 SCHEMA_REQUIRED = RuleSpec(
-    "schema-required", "A required field is absent", _S, _E, unexported=SCHEMA_FIRST
+    "schema-required",
+    "A required field is absent",
+    _S,
+    _E,
+    unexported=SCHEMA_FIRST,
+    refused_by=Refuser.API_SERVER,
 )
 SCHEMA_MAX_LENGTH = RuleSpec(
-    "schema-max-length", "A string is longer than the CRD allows", _S, _E, unexported=SCHEMA_FIRST
+    "schema-max-length",
+    "A string is longer than the CRD allows",
+    _S,
+    _E,
+    unexported=SCHEMA_FIRST,
+    refused_by=Refuser.CRD_LIMITS,
 )
 SCHEMA_PATTERN = RuleSpec(
     "schema-pattern", "A name does not match ^[a-z0-9][a-z0-9-]*$", _S, _E,
-    unexported=SCHEMA_FIRST,
+    unexported=SCHEMA_FIRST, refused_by=Refuser.API_SERVER,
 )  # fmt: skip
 SCHEMA_MAX_ITEMS = RuleSpec(
-    "schema-max-items", "More than 64 hostInterfaces entries", _S, _L, unexported=SCHEMA_FIRST
+    "schema-max-items",
+    "More than 64 hostInterfaces entries",
+    _S,
+    _L,
+    unexported=SCHEMA_FIRST,
+    refused_by=Refuser.CRD_LIMITS,
 )
 SCHEMA_MIN_ITEMS = RuleSpec(
-    "schema-min-items", "An entry lists no interfaces", _S, _E, unexported=SCHEMA_FIRST
+    "schema-min-items",
+    "An entry lists no interfaces",
+    _S,
+    _E,
+    unexported=SCHEMA_FIRST,
+    refused_by=Refuser.API_SERVER,
 )
 SCHEMA_UNKNOWN_FIELD = RuleSpec(
     "schema-unknown-field", "A field the CRD does not know (the API server drops it)", _S, _E,
@@ -114,30 +149,38 @@ NAME_UNIQUE = RuleSpec(
     policy="strict",
 )  # fmt: skip
 INTERFACE_UNAVAILABLE = RuleSpec(
-    "interface-unavailable", "No plugin on the host takes the entry", _H, _E
+    "interface-unavailable",
+    "No plugin on the host takes the entry",
+    _H,
+    _E,
+    refused_by=Refuser.HOST,
 )
 PLUGIN_NAMED_INSTANCES = RuleSpec(
     "plugin-named-instances",
     "A plugin without named instances would get several named entries of one package",
-    _H, _L, unexported=NOT_YET,
+    _H, _L, unexported=NOT_YET, refused_by=Refuser.HOST,
 )  # fmt: skip
 BACKEND_UNKNOWN = RuleSpec(
-    "backend-unknown", "config.backend names a backend the plugin does not have", _H, _E
+    "backend-unknown",
+    "config.backend names a backend the plugin does not have",
+    _H,
+    _E,
+    refused_by=Refuser.HOST,
 )
 BACKEND_CONFIG_MISSING = RuleSpec(
     "backend-config-missing", "The chosen backend needs a config key that is absent", _H, _E,
-    unexported=NOT_YET,
+    unexported=NOT_YET, refused_by=Refuser.HOST,
 )  # fmt: skip
 BACKEND_CONFIG_INVALID = RuleSpec(
     "backend-config-invalid",
     "config.url is not a URL the backend's client "
     "accepts (scheme, port, unencoded '/', '?' or '#' in a password)",
-    _H, _L, unexported=NOT_YET,
+    _H, _L, unexported=NOT_YET, refused_by=Refuser.HOST,
 )  # fmt: skip
 PLUGIN_CONFIG_MISSING = RuleSpec(
     "plugin-config-missing",
     "The plugin needs a config key that is absent (postgres database, a labelled secret)",
-    _H, _E, unexported=NOT_YET,
+    _H, _E, unexported=NOT_YET, refused_by=Refuser.HOST,
 )  # fmt: skip
 PLUGIN_UNCONFIGURED = RuleSpec(
     "plugin-unconfigured", "The plugin cannot serve the entry the way the host is started",
@@ -159,7 +202,7 @@ ROUTE_COLLISION = RuleSpec(
 )  # fmt: skip
 HTTP_HOST = RuleSpec(
     "http-host", "The HTTP entry point lacks a valid config.host for the host's router", _H, _L,
-    unexported=NOT_YET,
+    unexported=NOT_YET, refused_by=Refuser.HOST,
 )  # fmt: skip
 HTTP_HOST_ALIAS = RuleSpec(
     "http-host-alias", "A config.host-aliases name the router drops", _H, _L, Action.WARN,
@@ -173,12 +216,14 @@ KIND_UNKNOWN = RuleSpec(
     "kind-unknown",
     "A kind runtime.wasmcloud.dev does not have (kind: WorkLoad): the API server refuses it",
     Layer.CORE, _L, unexported="the policies match only the three kinds that exist",
+    refused_by=Refuser.API_SERVER,
 )  # fmt: skip
 API_VERSION_UNKNOWN = RuleSpec(
     "api-version-unknown",
     "One of our kinds with an apiVersion no API server serves (runtime.wasmcloud.io/v1alpha1, "
     "none at all): the API server refuses it",
     Layer.CORE, _L, unexported="the policies match only runtime.wasmcloud.dev/v1alpha1",
+    refused_by=Refuser.API_SERVER,
 )  # fmt: skip
 RULE_ERROR = RuleSpec(
     "rule-error", "A CEL rule could not be evaluated on the object", Layer.ENGINE, _L,

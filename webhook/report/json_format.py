@@ -2,7 +2,9 @@
 
 {"results": [{"source", "line", "kind", "name", "namespace", "allowed",
               "violations": [{"field", "reason", "message", "rule", "line"}],
-              "warnings": [...], "audits": [...]}],
+              "warnings": [...], "audits": [...],
+              "apiServer": {"crds", "admitted", "refusedBy", "hostFails",
+                            "onlyBindcheck", "said"}}],
  "errors": [{"source", "line", "message"}],
  "skippedFiles": [{"source", "reason"}],
  "skippedObjects": [{"source", "line", "apiVersion", "kind", "name"}],
@@ -14,12 +16,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from webhook.api_server import Admission
 from webhook.report.results import Reporter, Result, Summary
 from webhook.violations import Violation
 
 
 def violation_dict(v: Violation) -> dict[str, str]:
     return {"field": v.field, "reason": v.reason.value, "message": v.message, "rule": v.rule}
+
+
+def admission_dict(a: Admission | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "crds": a.crds.name,
+        "admitted": a.admitted,
+        "refusedBy": list(a.refused_by),
+        "hostFails": list(a.host_fails),
+        "onlyBindcheck": list(a.only_bindcheck),
+        "said": a.sentence(),
+    }
 
 
 class JsonReporter(Reporter):
@@ -39,6 +55,7 @@ class JsonReporter(Reporter):
             "namespace": o.namespace,
             "allowed": o.allowed,
             **found,
+            "apiServer": admission_dict(result.admission),
         }
         self.out.write(",\n  " if self._started else '{"results": [\n  ')
         self._started = True

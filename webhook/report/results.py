@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from webhook.api_server import Admission
 from webhook.core import Outcome
 from webhook.errors import InputError
 from webhook.text import clipped
@@ -31,6 +32,8 @@ class Result:
     outcome: Outcome
     lines: tuple[int, ...]
     """The source line of each of ``outcome.violations``, in order."""
+    admission: Admission | None = None
+    """What the API server and the host make of it (webhook/api_server.py), when known."""
 
     def line_of(self, violation: Violation) -> int:
         for v, line in zip(self.outcome.violations, self.lines, strict=True):

@@ -35,6 +35,9 @@ class TextReporter(Reporter):
             label, color = _LABELS[violation.action]
             where = printable(_where(result.source, line))
             lines.append(f"  {where}: {self._paint(label, color)}: {printable(violation.render())}")
+        said = result.admission.sentence() if result.admission is not None else None
+        if said is not None:
+            lines.append(f"  {self._paint('note', 'dim')}: {said}")
         self.out.write("\n".join(lines) + "\n")
 
     def finish(self, summary: Summary) -> None:
