@@ -11,6 +11,7 @@ heartbeat.GetVersion()).
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from conftest import entry, workload
@@ -77,6 +78,18 @@ def hosts(control_plane):
     yield plane
     for name in PLANTED:
         plane.request("DELETE", f"{HOSTS}/{name}")
+
+
+def _kubeconfig(plane, tmp_path, token: str):
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": plane.url,
+                                               "certificate-authority": str(plane.ca_file)}}],
+        "users": [{"name": "u", "user": {"token": token}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))  # fmt: skip
+    return path
 
 
 def _check(capsys, plane, tmp_path, obj) -> tuple[int, str, str]:
@@ -308,14 +321,7 @@ def test_serve_refuses_discovery_flags_that_do_not_go_together(capsys, argv, say
 def test_a_forbidden_first_pass_serves_the_configured_catalog_and_says_why(hosts, tmp_path):
 
     token = hosts.service_account_token("no-rbac", "bindcheck")
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "c", "cluster": {"server": hosts.url,
-                                               "certificate-authority": str(hosts.ca_file)}}],
-        "users": [{"name": "u", "user": {"token": token}}],
-        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-    }))  # fmt: skip
+    kubeconfig = _kubeconfig(hosts, tmp_path, token)
     argv = ("--discover-hosts", "--kubeconfig", str(kubeconfig))
     with Server(tmp_path / "certs", *argv) as server, server.client() as client:
         ready = client.get("/readyz").json()
@@ -341,3 +347,71 @@ def test_a_config_reload_keeps_judging_against_the_discovered_hosts(hosts, tmp_p
         assert "must pin a version" in message and "plugin-named-instances" not in message
         edge = _answer(client, _on("edge"))["status"]["message"]
         assert "plugin-named-instances" in edge and "must pin a version" in edge
+
+
+TWO_UNNAMED = workload([entry(**KV), entry(**KV)], name="twice")
+
+
+@pytest.mark.parametrize("release", ["chart-v2.6.1", "chart-v2.7.0"])
+def test_check_reads_the_clusters_own_crds_to_say_what_its_api_server_admits(
+    capsys, hosts, tmp_path, release
+):
+    from crds import crds
+
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(TWO_UNNAMED))
+    try:
+        assert hosts.apply(crds(release)).returncode == 0
+        argv = ["check", "--kubeconfig", str(hosts.kubeconfig), str(path), "--format", "json"]
+        main(argv)
+        [result] = json.loads(capsys.readouterr().out)["results"]
+        said = result["apiServer"]
+        assert said["crds"] == "cluster"
+        assert said["admitted"] is (release == "chart-v2.6.1"), said
+        # the kind's own verdict from the real API server agrees
+        # the real API server agrees, once it serves the schema just stored
+        created = {**TWO_UNNAMED, "metadata": {"name": "twice", "namespace": NS}}
+        deadline = time.monotonic() + 30
+        while True:
+            status, body = hosts.request(
+                "POST", "/apis/runtime.wasmcloud.dev/v1alpha1/namespaces/" + NS
+                + "/workloaddeployments?dryRun=All", created,
+            )  # fmt: skip
+            if (status == 201) is said["admitted"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status in (201, 422) and (status == 201) is said["admitted"], body
+        # --crds still wins when given
+        main([*argv, "--crds", "chart@2.7"])
+        [result] = json.loads(capsys.readouterr().out)["results"]
+        assert result["apiServer"]["crds"] == "chart@2.7.0"
+    finally:
+        assert hosts.apply(crds("chart-v2.7.0")).returncode == 0
+
+
+def test_without_the_right_to_read_crds_check_says_so_and_falls_back(capsys, hosts, tmp_path):
+    hosts_only = [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "hosts-only"},
+         "rules": [{"apiGroups": ["runtime.wasmcloud.dev"], "resources": ["hosts"],
+                    "verbs": ["get", "list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "hosts-only"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "hosts-only"},
+         "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "hosts-only"}]},
+    ]  # fmt: skip
+    token = hosts.service_account_token("hosts-only", "reader")
+    assert hosts.apply(hosts_only).returncode == 0
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(TWO_UNNAMED))
+    kubeconfig = _kubeconfig(hosts, tmp_path, token)
+    for _ in range(50):  # RBAC takes effect a moment after it is stored
+        main(["check", "--kubeconfig", str(kubeconfig), str(path), "--format", "json"])
+        out, err = capsys.readouterr()
+        if "cannot read the cluster's Host objects" not in err:
+            break
+    assert "bindcheck: note: cannot read the cluster's CRDs (GET /apis/apiextensions.k8s.io" in err
+    assert "403" in err and token not in err
+    [result] = json.loads(out)["results"]
+    assert result["apiServer"]["crds"] == "chart@2.7.0"

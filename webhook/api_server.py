@@ -16,10 +16,12 @@ the API server refuses though the host would run it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from webhook.core import Outcome
+from webhook.crd import API_VERSION, SPEC_PATHS
 from webhook.errors import ConfigError
 from webhook.rulebook import RULES, Refuser
 from webhook.runtime import releases
@@ -32,26 +34,56 @@ and the two rules."""
 
 @dataclass(frozen=True, slots=True)
 class Crds:
-    """The CRDs an API server has: the release they came with, and how installed."""
+    """The CRDs an API server has, and which of the three kinds' have the limits and the
+    two rules."""
 
-    variant: str
-    release: releases.Release
+    name: str
+    """How ``--crds`` names them (``chart@2.6.1``), or ``cluster``."""
+    described: str
+    limits: frozenset[str]
+    """Kinds whose CRD has the length and item limits."""
+    rules: frozenset[str]
+    """Kinds whose CRD has the two x-kubernetes-validations."""
 
-    @property
-    def name(self) -> str:
-        """``chart@2.6.1``: how ``--crds`` names them."""
-        return f"{self.variant}@{self.release.tag.removeprefix('v')}"
+    @classmethod
+    def of_release(cls, variant: str, release: releases.Release) -> Crds:
+        since = VARIANTS[variant]
+        checked = release.tag == "main" or _version(release.tag) >= _version(since)
+        kinds = frozenset(SPEC_PATHS) if checked else frozenset()
+        name = f"{variant}@{release.tag.removeprefix('v')}"
+        return cls(name, f"the {variant} CRDs of {release.name}", kinds, kinds)
 
-    @property
-    def described(self) -> str:
-        return f"the {self.variant} CRDs of {self.release.name}"
+    @classmethod
+    def as_read(cls, definitions: Mapping[str, Any], where: str) -> Crds:
+        """The CRDs a cluster holds: each kind's CustomResourceDefinition as the API
+        server returned it (a kind it has none of is refused outright, and not here)."""
+        lists = {kind: _entries_schema(crd, kind) for kind, crd in definitions.items()}
+        return cls(
+            "cluster",
+            f"the cluster's CRDs ({where})",
+            frozenset(k for k, s in lists.items() if "maxItems" in s),
+            frozenset(k for k, s in lists.items() if s.get("x-kubernetes-validations")),
+        )
 
     @property
     def checked(self) -> bool:
-        """Whether these CRDs have the limits and the two rules."""
-        if self.release.tag == "main":
-            return True
-        return _version(self.release.tag) >= _version(VARIANTS[self.variant])
+        """Whether every kind's CRD has both the limits and the rules."""
+        return self.limits == self.rules == frozenset(SPEC_PATHS)
+
+
+def _entries_schema(crd: Any, kind: str) -> dict[str, Any]:
+    """The schema of ``kind``'s hostInterfaces list in its CRD, served at v1alpha1."""
+    versions = _get(_get(crd, "spec"), "versions")
+    served = [v for v in versions if isinstance(v, dict) and v.get("name") == API_VERSION]
+    schema = _get(_get(served[0], "schema"), "openAPIV3Schema") if served else {}
+    for key in (*SPEC_PATHS[kind], "hostInterfaces"):
+        schema = _get(_get(schema, "properties"), key)
+    return schema if isinstance(schema, dict) else {}
+
+
+def _get(value: Any, key: str) -> Any:
+    got = value.get(key) if isinstance(value, dict) else None
+    return got if got is not None else {}
 
 
 def _version(tag: str) -> tuple[int, ...]:
@@ -67,9 +99,9 @@ def parse_crds(text: str, host: releases.Release) -> Crds:
     if variant not in VARIANTS:
         raise ConfigError("--crds takes chart or kustomize, optionally @RELEASE (chart@2.6)")
     if not release:
-        return Crds(variant, host)
+        return Crds.of_release(variant, host)
     try:
-        return Crds(variant, releases.find(releases.PREFIX + release))
+        return Crds.of_release(variant, releases.find(releases.PREFIX + release))
     except releases.UnknownRelease as exc:
         raise ConfigError(f"--crds: {exc}") from None
 
@@ -125,8 +157,9 @@ def admission(
         rule = violation.rule
         spec = RULES.get(rule)
         refuser = spec.refused_by if spec is not None else None
+        held = crds.rules if rule in crd_rules else crds.limits
         if rule in crd_rules or refuser is Refuser.CRD_LIMITS:
-            if crds.checked:
+            if outcome.kind in held:
                 refused.append(rule)
             elif violation in outcome.denials:
                 own.append(rule)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from webhook.api_server import Explain
 from webhook.checking import run_documents
 from webhook.cluster import Cluster, ClusterError
 from webhook.core import Judge
@@ -38,6 +39,10 @@ def cluster_documents(
 
 
 def run_audit(
-    cluster: Cluster, validator: Judge, reporter: Reporter, namespace: str | None = None
+    cluster: Cluster,
+    validator: Judge,
+    reporter: Reporter,
+    namespace: str | None = None,
+    explain: Explain | None = None,
 ) -> Summary:
-    return run_documents(cluster_documents(cluster, namespace), validator, reporter)
+    return run_documents(cluster_documents(cluster, namespace), validator, reporter, explain)

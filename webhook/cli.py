@@ -26,11 +26,11 @@ from webhook.errors import BindcheckError, ConfigError, UnknownRule
 from webhook.facts import FRESH, Facts
 from webhook.runtime import releases
 from webhook.runtime.catalog_files import load_catalog
-from webhook.text import did_you_mean
+from webhook.text import did_you_mean, shown
 from webhook.violations import Action, Policy
 
 if TYPE_CHECKING:  # these modules load only for the commands that use them
-    from webhook.api_server import Explain
+    from webhook.api_server import Crds, Explain
     from webhook.cluster import Cluster
     from webhook.core import Judge
 
@@ -233,11 +233,10 @@ def _crds_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--crds",
         metavar="chart|kustomize[@RELEASE]",
-        default="chart",
         help="how the cluster's runtime-operator CRDs were installed, and from which release "
         "(chart@2.6): each object then says whether that API server refuses it itself or "
-        "admits it for the host to fail (default: chart CRDs of the --host release; Helm "
-        "never upgrades them)",
+        "admits it for the host to fail (default: with --kubeconfig the cluster's own, "
+        "else the chart CRDs of the --host release; Helm never upgrades them)",
     )
 
 
@@ -299,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("-n", "--namespace", help="audit one namespace (default: every namespace)")
     _validator_options(audit)
+    _crds_option(audit)
     _report_options(audit)
 
     resolve = sub.add_parser("resolve", help="show which plugin and backend serves each name")
@@ -562,8 +562,17 @@ def _check(args: argparse.Namespace) -> int:
     # Files repeat entries too (one chart's many workloads); their objects come from
     # YAML, so the memo prints them with marshal.
     validator = make_validator(args, Remembering())
-    judge = _cluster_hosts(args, validator, None) if args.kubeconfig else validator
-    explain = _api_server(args.crds, validator)
+    cluster = None
+    if args.kubeconfig:
+        from webhook.cluster import Cluster, load_kubeconfig
+
+        if args.catalog:
+            raise ConfigError(
+                "--kubeconfig checks against the cluster's hosts: drop --host/--catalog"
+            )
+        cluster = Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
+    judge = _cluster_hosts(validator, cluster) if cluster is not None else validator
+    explain = _api_server(args.crds, validator, cluster)
     with _output(args.output) as out:
         options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
@@ -580,16 +589,21 @@ def _check(args: argparse.Namespace) -> int:
     return summary.exit_code(args.fail_on_warnings, args.fail_on_skipped)
 
 
-def _api_server(crds: str, validator: Validator) -> Explain | None:
-    """What the API server with ``crds`` and the host make of each outcome; ``None``
-    (with a note) when bindcheck does not run the CRD's own rules and so cannot tell."""
+def _api_server(
+    crds: str | None, validator: Validator, cluster: Cluster | None = None
+) -> Explain | None:
+    """What the API server with ``crds`` (the cluster's own, when one is read and
+    ``--crds`` is not given) and the host make of each outcome; ``None`` (with a note)
+    when bindcheck does not run the CRD's own rules and so cannot tell."""
     from webhook.api_server import admission, parse_crds
 
     upstream = validator.catalog.upstream if validator.catalog else None
     tag = upstream.release if upstream is not None else None
     host = releases.find(releases.PREFIX + (tag or "main")) if upstream else None
-    chosen = parse_crds(crds, host or releases.find(releases.DEFAULT))
-    if chosen.checked and not validator.crd_rules_run:
+    chosen = _cluster_crds(cluster) if cluster is not None and crds is None else None
+    if chosen is None:
+        chosen = parse_crds(crds or "chart", host or releases.find(releases.DEFAULT))
+    if chosen.rules and not validator.crd_rules_run:
         sys.stderr.write(
             f"bindcheck: note: {chosen.described} hold rules that do not run here (policy "
             "strict, or a rule turned off), so findings do not say what the API server does\n"
@@ -597,6 +611,27 @@ def _api_server(crds: str, validator: Validator) -> Explain | None:
         return None
     rules, hosts_known = validator.crd_rules, validator.catalog is not None
     return lambda outcome: admission(outcome, chosen, rules, hosts_known)
+
+
+def _cluster_crds(cluster: Cluster) -> Crds | None:
+    """The runtime-operator CRDs the cluster holds; ``None``, with a note, when they cannot
+    be read (no right to get CRDs, or none installed)."""
+    from webhook.api_server import Crds
+    from webhook.cluster import ClusterError
+    from webhook.crd import GROUP, PLURALS
+
+    definitions = {}
+    try:
+        for kind, plural in PLURALS.items():
+            path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.{GROUP}"
+            definitions[kind] = cluster.get(path)
+    except ClusterError as exc:
+        sys.stderr.write(
+            f"bindcheck: note: cannot read the cluster's CRDs ({exc}); findings say what the "
+            "chart CRDs of the hosts' release would do (--crds sets them)\n"
+        )
+        return None
+    return Crds.as_read(definitions, shown(cluster.credentials.server, 120))
 
 
 @contextlib.contextmanager
@@ -621,18 +656,13 @@ def _engine_messages(shown: bool) -> Iterator[None]:
         ENGINE_LOG.setLevel(logging.NOTSET)
 
 
-def _cluster_hosts(
-    args: argparse.Namespace, validator: Validator, cluster: Cluster | None
-) -> Judge:
+def _cluster_hosts(validator: Validator, cluster: Cluster) -> Judge:
     """The cluster's Host objects as the hosts to check against (webhook/fleet.py); the
     validator's own catalog when the cluster has none, with a warning."""
-    from webhook.cluster import Cluster, ClusterError, load_kubeconfig
+    from webhook.cluster import ClusterError
     from webhook.fleet import Fleet, read_hosts
     from webhook.memo import Remembering
 
-    if args.catalog and cluster is None:
-        raise ConfigError("--kubeconfig checks against the cluster's hosts: drop --host/--catalog")
-    cluster = cluster or Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
     try:
         hosts = read_hosts(cluster)
     except ClusterError as exc:
@@ -668,11 +698,12 @@ def _audit(args: argparse.Namespace) -> int:
 
     validator = make_validator(args, Remembering())
     cluster = Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
-    judge = validator if args.catalog else _cluster_hosts(args, validator, cluster)
+    judge = validator if args.catalog else _cluster_hosts(validator, cluster)
+    explain = _api_server(args.crds, validator, cluster)
     with _output(args.output) as out:
         options = Options(args.quiet, args.verbose, _use_color(args.color, out))
         reporter = FORMATS[args.format](out, validator.rule_descriptions, options)
-        summary = run_audit(cluster, judge, reporter, args.namespace)
+        summary = run_audit(cluster, judge, reporter, args.namespace, explain)
     for error in summary.errors:
         if args.format != "text" or args.output:  # the text report already lists them
             sys.stderr.write(f"bindcheck: {error}\n")

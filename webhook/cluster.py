@@ -219,7 +219,7 @@ class Cluster:
         while True:
             query = {"limit": str(PAGE)} | ({"continue": token} if token else {})
             path = f"/apis/{api_version}/{scope}{plural}?{urllib.parse.urlencode(query)}"
-            page = self._get(path)
+            page = self.get(path)
             items = page.get("items")
             if not isinstance(items, list):
                 raise ClusterError(f"{plural}: the API server's list has no items")
@@ -231,7 +231,8 @@ class Cluster:
             if not token:
                 return
 
-    def _get(self, path: str) -> dict[str, Any]:
+    def get(self, path: str) -> dict[str, Any]:
+        """One object (or list page) at ``path``, as JSON."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise ClusterError(f"reading the cluster took more than {self.timeout:g} s")
@@ -259,7 +260,7 @@ class Cluster:
         except ValueError:
             raise ClusterError(f"GET {where}: the answer is not JSON") from None
         if not isinstance(data, dict):
-            raise ClusterError(f"GET {where}: the answer is not a list")
+            raise ClusterError(f"GET {where}: the answer is not an object")
         return data
 
 
