@@ -2,8 +2,13 @@
 
 Every test carries ``@upstream(file, test)``: the file and test of
 wasmCloud/wasmCloud at commit 7cd553cc57cfb5a64717d76b11ddeea2cd8c0a8b that it
-translates. Upstream's tests build a host from plugins (often ``MockPlugin``s with a
-given world) and a workload from ``WitInterface``s; here the plugins become a catalog
+translates; or ``@at_tags(file, test, since)``: the test as upstream has it at every
+tag bindcheck models from ``since`` on (read at each tag: its body is the same there
+unless the test says otherwise), run on that release's binding behaviours with the
+test's own plugins, so each release's model passes the tests its host passed.
+
+Upstream's tests build a host from plugins (often ``MockPlugin``s with a given world)
+and a workload from ``WitInterface``s; here the plugins become a catalog
 and the interfaces become hostInterfaces entries, and the assertion is the same:
 which plugin binds, or that binding fails, or where a name routes.
 
@@ -29,11 +34,14 @@ from conftest import SAMPLES, workload
 from webhook.checking import check_paths
 from webhook.core import build_validator
 from webhook.model import HostInterface
+from webhook.runtime import releases
 from webhook.runtime.binding import named_conflicts
 from webhook.runtime.catalog import Catalog
 from webhook.runtime.catalog_files import load_catalog, parse_catalog
 from webhook.runtime.hosts import Hosts
+from webhook.runtime.http import first_handler, is_valid_hostname, read_entry_point
 from webhook.runtime.multiplex import ResolutionError, resolve_import
+from webhook.runtime.releases import RELEASES
 from webhook.runtime.routes import routes_for
 from webhook.runtime.wit import display, host_version, instance_id, is_incoming_http_handler
 from webhook.violations import Action, Policy
@@ -52,6 +60,24 @@ E2E = "runtime-operator/test/e2e"
 def upstream(file: str, test: str) -> pytest.MarkDecorator:
     """The upstream file and test a bindcheck test translates."""
     return pytest.mark.upstream(file=file, test=test, commit=COMMIT)
+
+
+MODEL_TAGS = [r for r in RELEASES if r.tag.removeprefix("v") == r.model]
+"""The tags each release model was read at: v2.0.0, v2.0.3, ..., v2.7.0, main."""
+
+
+def at_tags(file: str, test: str, since: str = "v2.0.0") -> pytest.MarkDecorator:
+    """Run the test once per modelled tag from ``since`` (its ``tag`` argument), each run
+    marked with the upstream file, test and that tag's commit."""
+    first = [r.tag for r in MODEL_TAGS].index(since)
+    return pytest.mark.parametrize(
+        "tag",
+        [
+            pytest.param(r.tag, id=r.tag, marks=pytest.mark.upstream(file=file, test=test,
+                                                                      commit=r.commit))
+            for r in MODEL_TAGS[first:]
+        ],
+    )  # fmt: skip
 
 
 # --- helpers: upstream's WitInterface strings, MockPlugins and hosts as bindcheck data ---
@@ -101,10 +127,15 @@ def mock(
     return out
 
 
-def host(*plugins: dict[str, Any], http: str = "dev") -> Catalog:
-    """``HostBuilder::new().with_plugin(..)...``: one host group with these plugins."""
+def host(*plugins: dict[str, Any], http: str = "dev", tag: str = "main") -> Catalog:
+    """``HostBuilder::new().with_plugin(..)...``: one host group with these plugins,
+    binding as the host of ``tag`` does."""
     group = {"name": "test", "http": http, "plugins": [p["id"] for p in plugins]}
-    return parse_catalog(json.dumps({"hostGroups": [group], "plugins": list(plugins)}), "test")
+    release = load_catalog(releases.PREFIX + tag.removeprefix("v"))
+    assert release is not None
+    behaviour = release.host.model_dump(by_alias=True)
+    data = {"host": behaviour, "hostGroups": [group], "plugins": list(plugins)}
+    return parse_catalog(json.dumps(data), "test")
 
 
 def typed(entries: list[dict[str, Any]]) -> list[HostInterface]:
@@ -322,11 +353,12 @@ def test_entries_that_differ_by_name_are_different_interfaces_to_the_host():
 # --- engine/workload.rs, bind_plugins ---
 
 
-@upstream(WORKLOAD, "test_named_binding_routes_to_plugin_by_id")
-def test_a_name_that_is_a_plugin_id_binds_only_to_that_plugin():
+@at_tags(WORKLOAD, "test_named_binding_routes_to_plugin_by_id", since="v2.7.0")
+def test_a_name_that_is_a_plugin_id_binds_only_to_that_plugin(tag):
     catalog = host(
         mock("blobstore-default", [], ["wasi:blobstore/container"]),
         mock("blobstore-custom", [], ["wasi:blobstore/container"]),
+        tag=tag,
     )
     entry = iface("wasi:blobstore/container", "blobstore-custom")
     assert bound_ids(catalog, [entry]) == ["blobstore-custom"]
@@ -350,9 +382,9 @@ def test_a_name_pinned_to_a_plugin_that_does_not_serve_it_fails():
     assert "the id of the plugin 'keyvalue-plugin'" in outcome.denials[0].message
 
 
-@upstream(WORKLOAD, "test_named_binding_falls_through_when_name_is_not_a_plugin_id")
-def test_a_name_that_is_no_plugin_id_binds_by_world():
-    catalog = host(mock("blobstore-plugin", [], ["wasi:blobstore/container"], named=True))
+@at_tags(WORKLOAD, "test_named_binding_falls_through_when_name_is_not_a_plugin_id", "v2.7.0")
+def test_a_name_that_is_no_plugin_id_binds_by_world(tag):
+    catalog = host(mock("blobstore-plugin", [], ["wasi:blobstore/container"], named=True), tag=tag)
     assert bound_ids(catalog, [iface("wasi:blobstore/container", "team-a")]) == ["blobstore-plugin"]
 
 
@@ -382,11 +414,11 @@ def test_a_plugin_that_claims_the_pinned_version_takes_it():
     assert bound_ids(catalog, [entry]) == ["blobstore-a-newer"]
 
 
-@upstream(
+@at_tags(
     WORKLOAD, "test_single_plugin_single_component / test_unnamed_interfaces_backwards_compatible"
 )
-def test_one_plugin_binds_an_unnamed_entry():
-    catalog = host(mock("blobstore-plugin", [], ["wasi:blobstore/container@0.2.0-draft"]))
+def test_one_plugin_binds_an_unnamed_entry(tag):
+    catalog = host(mock("blobstore-plugin", [], ["wasi:blobstore/container@0.2.0-draft"]), tag=tag)
     assert bound_ids(catalog, [iface("wasi:blobstore/container")]) == ["blobstore-plugin"]
     assert denied(catalog, [iface("wasi:blobstore/container@0.2.0-draft")]) == []
 
@@ -411,13 +443,12 @@ def test_http_is_the_hosts_and_storage_goes_to_the_storage_plugin():
     assert bound_ids(catalog, entries) == ["host", "storage-plugin", "storage-plugin"]
 
 
-@upstream(WORKLOAD, "test_no_duplicate_bindings")
-def test_http_entries_never_reach_plugins_even_when_plugins_offer_http():
-    catalog = host(
-        mock("http-plugin-1", [], ["wasi:http/incoming-handler"]),
-        mock("http-plugin-2", [], ["wasi:http/incoming-handler"]),
-    )
-    assert bound_ids(catalog, [iface("wasi:http/incoming-handler")]) == ["host"]
+@at_tags(WORKLOAD, "test_no_duplicate_bindings")
+def test_http_entries_never_reach_plugins_even_when_plugins_offer_http(tag):
+    # until v2.5.2 the test's interface is wasi:http/incoming-handler@0.2.0, from v2.6.0 unversioned
+    text = "wasi:http/incoming-handler" + ("@0.2.0" if tag < "v2.6" else "")
+    catalog = host(mock("http-plugin-1", [], [text]), mock("http-plugin-2", [], [text]), tag=tag)
+    assert bound_ids(catalog, [iface(text)]) == ["host"]
 
 
 @upstream(WORKLOAD, "test_missing_interface_fails")
@@ -449,9 +480,9 @@ def test_two_named_http_entries_deploy():
     assert deploy(catalog, entries) == []
 
 
-@upstream(WORKLOAD, "test_named_interfaces_fail_without_plugin_support")
-def test_two_named_entries_on_a_plugin_without_named_instances_fail():
-    catalog = host(mock("keyvalue-plugin", [], ["wasi:keyvalue/store@0.2.0-draft"]))
+@at_tags(WORKLOAD, "test_named_interfaces_fail_without_plugin_support")
+def test_two_named_entries_on_a_plugin_without_named_instances_fail(tag):
+    catalog = host(mock("keyvalue-plugin", [], ["wasi:keyvalue/store@0.2.0-draft"]), tag=tag)
     entries = [
         iface("wasi:keyvalue/store@0.2.0-draft", "cache"),
         iface("wasi:keyvalue/store@0.2.0-draft", "sessions"),
@@ -465,9 +496,11 @@ def test_two_named_entries_on_a_plugin_without_named_instances_fail():
     )
 
 
-@upstream(WORKLOAD, "test_named_interfaces_succeed_with_plugin_support")
-def test_two_named_entries_on_a_plugin_with_named_instances_bind():
-    catalog = host(mock("keyvalue-plugin", [], ["wasi:keyvalue/store@0.2.0-draft"], named=True))
+@at_tags(WORKLOAD, "test_named_interfaces_succeed_with_plugin_support")
+def test_two_named_entries_on_a_plugin_with_named_instances_bind(tag):
+    catalog = host(
+        mock("keyvalue-plugin", [], ["wasi:keyvalue/store@0.2.0-draft"], named=True), tag=tag
+    )
     entries = [
         iface("wasi:keyvalue/store@0.2.0-draft", "cache"),
         iface("wasi:keyvalue/store@0.2.0-draft", "sessions"),
@@ -475,17 +508,18 @@ def test_two_named_entries_on_a_plugin_with_named_instances_bind():
     assert denied(catalog, entries) == []
 
 
-@upstream(WORKLOAD, "test_single_named_interface_no_validation")
-def test_one_named_entry_needs_no_named_instance_support():
-    catalog = host(mock("keyvalue-plugin", [], ["wasi:keyvalue/store@0.2.0-draft"]))
+@at_tags(WORKLOAD, "test_single_named_interface_no_validation")
+def test_one_named_entry_needs_no_named_instance_support(tag):
+    catalog = host(mock("keyvalue-plugin", [], ["wasi:keyvalue/store@0.2.0-draft"]), tag=tag)
     assert denied(catalog, [iface("wasi:keyvalue/store@0.2.0-draft", "cache")]) == []
 
 
-@upstream(WORKLOAD, "test_named_and_regular_plugins_coexist")
-def test_unnamed_goes_to_the_regular_plugin_and_named_to_the_multiplexer():
+@at_tags(WORKLOAD, "test_named_and_regular_plugins_coexist", since="v2.5.0")
+def test_unnamed_goes_to_the_regular_plugin_and_named_to_the_multiplexer(tag):
     catalog = host(
         mock("kv-standalone", [], ["wasi:keyvalue/store@0.2.0-draft"]),
         mock("kv-multiplexed", [], ["wasi:keyvalue/store@0.2.0-draft"], named=True),
+        tag=tag,
     )
     entries = [
         iface("wasi:keyvalue/store@0.2.0-draft"),
@@ -846,6 +880,54 @@ def test_the_cluster_router_needs_a_valid_host_on_the_first_http_handler():
     assert deploy(catalog, [iface("wasi:http/incoming-handler", host="app")]) == []
     # Only the first handler entry is read; an outgoing-only entry is not a handler.
     assert deploy(catalog, [iface("wasi:http/outgoing-handler")]) == []
+
+
+HTTP = "crates/wash-runtime/src/host/http.rs"
+
+
+def ingress_hostnames(tag: str, entry: dict[str, Any]) -> list[str]:
+    """``http_ingress_hostnames`` as bindcheck reads the entry point, on ``tag``'s host:
+    the primary host when valid, then the non-empty aliases the router keeps."""
+    catalog = load_catalog(releases.PREFIX + tag.removeprefix("v"))
+    assert catalog is not None
+    handler = first_handler(typed([entry]), catalog.host.p3_handler)
+    if handler is None:
+        return []
+    point = read_entry_point(handler)
+    aliases = [a.strip() for a in handler.config.get("host-aliases", "").split(",")]
+    kept = [point.host] if point.host is not None and is_valid_hostname(point.host) else []
+    return kept + [a for i, a in enumerate(filter(None, aliases), 1) if i not in point.bad_aliases]
+
+
+def http_iface(host: str | None, aliases: str | None) -> dict[str, Any]:
+    """The upstream tests' ``http_iface``: an incoming handler at 0.2.2 with these configs."""
+    config = {k: v for k, v in (("host", host), ("host-aliases", aliases)) if v is not None}
+    return iface("wasi:http/incoming-handler@0.2.2", **config)
+
+
+@at_tags(HTTP, "http_ingress_hostnames_collects_primary_and_valid_aliases", since="v2.6.1")
+def test_the_router_serves_the_host_and_every_valid_alias(tag):
+    entry = http_iface("primary.local", "a.local, b.local")
+    assert ingress_hostnames(tag, entry) == ["primary.local", "a.local", "b.local"]
+    catalog = load_catalog(releases.PREFIX + tag.removeprefix("v"))
+    assert deploy(catalog, [entry]) == []
+
+
+@at_tags(HTTP, "http_ingress_hostnames_filters_invalid_and_empty_entries", since="v2.6.1")
+def test_the_router_drops_invalid_and_empty_names_and_bindcheck_names_the_dropped(tag):
+    entry = http_iface("bad_host", "ok.local,,-nope-,also_bad,fine.local")
+    assert ingress_hostnames(tag, entry) == ["ok.local", "fine.local"]
+    catalog = load_catalog(releases.PREFIX + tag.removeprefix("v"))
+    outcome = build_validator(Policy.UPSTREAM, catalog=catalog).check(workload([entry]))
+    assert outcome is not None
+    # a component workload fails on the bad primary (DynamicRouter); the aliases drop quietly
+    assert [v.rule for v in outcome.violations] == ["http-host", "http-host-alias"]
+    assert "name(s) 2, 3 of the comma-separated list" in outcome.violations[1].message
+
+
+@at_tags(HTTP, "http_ingress_hostnames_empty_without_http_interface", since="v2.6.1")
+def test_no_http_entry_no_names(tag):
+    assert ingress_hostnames(tag, iface("wasi:keyvalue/store")) == []
 
 
 # --- e2e manifests (runtime-operator/test/e2e) and the samples, on the standard host ---
