@@ -436,7 +436,7 @@ def test_extra_args_reach_a_server_that_accepts_them():
     assert parsed.max_in_flight == 128 and parsed.port == 8443
 
 
-def test_host_discovery_adds_list_rights_a_token_and_egress_to_the_api_server(default):
+def test_host_discovery_adds_list_rights_a_token_and_egress_to_the_api_server(default, tmp_path):
     from webhook.cli import build_parser
 
     assert by_kind(default, "ClusterRole") == [] and by_kind(default, "ClusterRoleBinding") == []
@@ -460,6 +460,18 @@ def test_host_discovery_adds_list_rights_a_token_and_egress_to_the_api_server(de
     refused = helm_fails(*IMAGE, "--set", "discoverHosts.enabled=true", "--set",
                          "catalog=wasmcloud@2.6")  # fmt: skip
     assert "leave catalog empty" in refused
+    # a catalog of one's own that extends a release describes that release's hosts
+    own = ["--set", "discoverHosts.enabled=true", "--set", "catalog.extends=wasmcloud@2.6",
+           "--set", "catalog.withoutPlugins={wasi-blobstore}"]  # fmt: skip
+    parsed = build_parser().parse_args(
+        one(render(*own), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+    assert parsed.discover_hosts and parsed.catalog == "/etc/bindcheck/config/catalog.yaml"
+    full = tmp_path / "values.yaml"
+    full.write_text(yaml.safe_dump({"catalog": {"hostGroups": [{"name": "g", "plugins": []}],
+                                                "plugins": []}}))  # fmt: skip
+    refused = helm_fails(*IMAGE, "--set", "discoverHosts.enabled=true", "-f", str(full))
+    assert "the catalog must extend a release" in refused
 
 
 def test_the_operator_children_exemption_takes_only_service_account_names(default):
@@ -708,3 +720,12 @@ def test_policy_mode_with_a_configs_rule_actions_needs_the_matching_export(tmp_p
     bundled = (CHART / "files" / "vap-strict.yaml").read_text()
     names = {d["metadata"]["name"] for d in by_kind(docs, "ValidatingAdmissionPolicy")}
     assert names and all(f"name: {n}" in bundled for n in names)
+
+
+def test_the_chart_refuses_kubernetes_versions_it_cannot_run_on():
+    # matchConditions on the webhook: on by default from 1.28; the policies need 1.30
+    assert "incompatible with Kubernetes" in helm_fails(*IMAGE, "--kube-version", "1.27.0")
+    assert render("--kube-version", "1.28.0")
+    refused = helm_fails("--set", "enforcement=policy", "--kube-version", "1.29.9")
+    assert "enforcement policy needs Kubernetes 1.30 or later" in refused
+    assert render("--set", "enforcement=policy", "--kube-version", "1.30.0", image=False)

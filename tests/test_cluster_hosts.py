@@ -311,7 +311,7 @@ def test_without_a_pod_or_a_kubeconfig_discovery_says_what_is_missing(tmp_path, 
 
 @pytest.mark.parametrize(
     ("argv", "says"),
-    [(["--discover-hosts", "--catalog", "wasmcloud@2.6"], "drop --catalog"),
+    [(["--discover-hosts", "--catalog", "wasmcloud@2.6"], "drop --host/--catalog"),
      (["--kubeconfig", "k"], "are for --discover-hosts")],
 )  # fmt: skip
 def test_serve_refuses_discovery_flags_that_do_not_go_together(capsys, argv, says):
@@ -415,3 +415,27 @@ def test_without_the_right_to_read_crds_check_says_so_and_falls_back(capsys, hos
     assert "403" in err and token not in err
     [result] = json.loads(out)["results"]
     assert result["apiServer"]["crds"] == "chart@2.7.0"
+
+
+def test_a_catalog_that_extends_a_release_describes_the_clusters_hosts_of_it(
+    capsys, hosts, tmp_path
+):
+    catalog = tmp_path / "edge-hosts.yaml"
+    catalog.write_text("extends: wasmcloud@2.6\nwithoutPlugins: [wasi-keyvalue]\n")
+    one_kv = [entry(name="cache", **KV)]
+    for group, denied in (("edge", True), ("core", False)):
+        obj = workload(one_kv, name=f"kv-on-{group}")
+        obj["spec"]["template"]["spec"]["hostSelector"] = {"hostgroup": group}
+        path = tmp_path / f"{group}.json"
+        path.write_text(json.dumps(obj))
+        argv = ["check", "--kubeconfig", str(hosts.kubeconfig), "--catalog", str(catalog)]
+        code = main([*argv, str(path)])
+        out, err = capsys.readouterr()
+        # edge hosts run v2.6.1, which the catalog describes; core hosts run v2.7.0's model
+        assert ("[interface-unavailable]" in out) is denied and code == int(denied), out
+        assert f"wasmcloud@2.6.1 hosts, as {catalog} describes them" in err
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(json.dumps({"hostGroups": [{"name": "g", "plugins": []}], "plugins": []}))
+    argv = ["check", "--kubeconfig", str(hosts.kubeconfig), "--catalog", str(plain), str(path)]
+    assert main(argv) == 2
+    assert "takes a catalog that extends a release" in capsys.readouterr().err

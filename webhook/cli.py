@@ -566,10 +566,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.kubeconfig:
         from webhook.cluster import Cluster, load_kubeconfig
 
-        if args.catalog:
-            raise ConfigError(
-                "--kubeconfig checks against the cluster's hosts: drop --host/--catalog"
-            )
+        _catalog_for_hosts("--kubeconfig", args.catalog, validator)
         cluster = Cluster(load_kubeconfig(args.kubeconfig, args.context), args.timeout)
     judge = _cluster_hosts(validator, cluster) if cluster is not None else validator
     explain = _api_server(args.crds, validator, cluster)
@@ -654,6 +651,24 @@ def _engine_messages(shown: bool) -> Iterator[None]:
         ENGINE_LOG.disabled = True
         ENGINE_LOG.removeHandler(handler)
         ENGINE_LOG.setLevel(logging.NOTSET)
+
+
+def _catalog_for_hosts(flag: str, catalog: str | None, validator: Validator | None) -> None:
+    """With the cluster's hosts, ``--catalog`` may only name a file that extends a
+    release: it then describes that release's hosts (webhook/fleet.py)."""
+    if catalog is None:
+        return
+    if catalog == "none" or releases.is_release_name(catalog):
+        raise ConfigError(
+            f"{flag} checks against the releases the cluster's hosts run: drop --host/"
+            "--catalog, or give a catalog file that extends the release of some of them"
+        )
+    loaded = validator.catalog if validator is not None else load_catalog(catalog)
+    if loaded is None or loaded.extends is None:
+        raise ConfigError(
+            f"{flag} with --catalog takes a catalog that extends a release (extends: "
+            f"{releases.DEFAULT}): it then describes the cluster's hosts of that release"
+        )
 
 
 def _cluster_hosts(validator: Validator, cluster: Cluster) -> Judge:
@@ -807,11 +822,8 @@ def _serve(args: argparse.Namespace) -> int:
     from webhook.memo import Remembering
     from webhook.serving import run_server
 
-    if args.discover_hosts and args.catalog:
-        raise ConfigError(
-            "--discover-hosts checks against the releases the cluster's hosts run: drop "
-            "--catalog (the newest release serves while the cluster has no Host objects)"
-        )
+    if args.discover_hosts:
+        _catalog_for_hosts("--discover-hosts", args.catalog, None)
     if (args.kubeconfig or args.context) and not args.discover_hosts:
         raise ConfigError("--kubeconfig and --context are for --discover-hosts")
 

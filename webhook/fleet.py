@@ -96,8 +96,10 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _groups(hosts: Iterable[ClusterHost], base: HostGroup) -> tuple[HostGroup, ...]:
-    """One host group per distinct label set, run as the release's standard host is."""
+def _groups(hosts: Iterable[ClusterHost], model: Catalog) -> tuple[HostGroup, ...]:
+    """One host group per distinct label set, run as the model's group of the same name
+    (its ``hostgroup`` label) runs, else as the model's first group: a release's
+    standard host."""
     by_labels: dict[tuple[tuple[str, str], ...], str] = {}
     for host in hosts:
         key = tuple(sorted(host.labels.items()))
@@ -105,20 +107,32 @@ def _groups(hosts: Iterable[ClusterHost], base: HostGroup) -> tuple[HostGroup, .
             name = host.labels.get("hostgroup") or "unlabelled"
             taken = set(by_labels.values())
             by_labels[key] = name if name not in taken else f"{name}-{len(taken)}"
-    return tuple(
-        HostGroup.model_construct(
+    named = {g.name: g for g in model.host_groups}
+    out = []
+    for key, name in by_labels.items():
+        base = named.get(dict(key).get("hostgroup", ""), model.host_groups[0])
+        out.append(HostGroup.model_construct(
             name=name, labels=dict(key), http=base.http, plugins=base.plugins, opt_in=base.opt_in
-        )
-        for key, name in by_labels.items()
-    )
+        ))  # fmt: skip
+    return tuple(out)
 
 
-def cluster_catalog(release: str, hosts: list[ClusterHost], source: str) -> Catalog:
-    """``release``'s model, its host groups replaced by the cluster's groups of ``hosts``."""
-    model = load_catalog(release)
+def cluster_catalog(
+    release: str, hosts: list[ClusterHost], source: str, custom: Catalog | None = None
+) -> Catalog:
+    """``release``'s model (or ``custom``, a catalog that extends that release), its host
+    groups replaced by the cluster's groups of ``hosts``."""
+    model = custom if custom is not None and describes(custom, release) else load_catalog(release)
     assert model is not None  # a release name always loads a model
-    groups = _groups(hosts, model.host_groups[0])
-    return model.model_copy(update={"host_groups": groups, "source": source})
+    return model.model_copy(update={"host_groups": _groups(hosts, model), "source": source})
+
+
+def describes(custom: Catalog, release: str) -> bool:
+    """Whether ``custom`` describes hosts of ``release``: it extends a release that runs
+    the same host model (``wasmcloud@2.6`` stands for 2.6.0 and 2.6.1 alike)."""
+    if custom.extends is None:
+        return False
+    return releases.find(custom.extends).model == releases.find(release).model
 
 
 class Fleet:
@@ -131,9 +145,11 @@ class Fleet:
             {m for h in hosts for m in h.models},
             key=lambda n: releases.RELEASES.index(releases.find(n)),
         )
+        # a catalog file that extends a release describes that release's hosts
+        custom = base.catalog if base.catalog is not None and base.catalog.extends else None
         self.validators = [
             (name, dataclasses.replace(base, catalog=cluster_catalog(
-                name, [h for h in hosts if name in h.models], f"the cluster's {name} hosts"),
+                name, [h for h in hosts if name in h.models], _source(name, custom), custom),
                 facts=facts()))
             for name in names
         ]  # fmt: skip
@@ -157,6 +173,12 @@ class Fleet:
         if len(outcomes) == 1:
             return outcomes[0][1]
         return _merged(outcomes)
+
+
+def _source(release: str, custom: Catalog | None) -> str:
+    if custom is not None and describes(custom, release):
+        return f"the cluster's {release} hosts, as {custom.source} describes them"
+    return f"the cluster's {release} hosts"
 
 
 def _merged(outcomes: list[tuple[str, Outcome | None]]) -> Outcome | None:

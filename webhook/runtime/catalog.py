@@ -287,6 +287,9 @@ class Catalog(_Strict):
     host_groups: tuple[HostGroup, ...] = Field(alias="hostGroups", min_length=1)
     plugins: tuple[Plugin, ...]
     source: str = Field(default=DEFAULT_CATALOG, exclude=True)
+    extends: str | None = Field(default=None, exclude=True)
+    """The release a catalog file extends (``wasmcloud@2.7``), merged in already: the
+    hosts of that release it describes when the cluster's hosts are discovered."""
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:

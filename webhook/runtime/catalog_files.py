@@ -50,7 +50,9 @@ def parse_catalog(text: str, source: str) -> Catalog:
     merged: dict[str, Any] = {}
     try:
         merged = _merged(data, source, 0)
-        return _validated(merged, source)
+        catalog = _validated(merged, source)
+        extends = data.get("extends")  # a string: _merged refused anything else
+        return catalog.model_copy(update={"extends": extends}) if extends else catalog
     except CatalogError as exc:
         if exc.line or exc.source != source or exc.path.startswith("line "):
             raise
