@@ -70,6 +70,7 @@ def test_schema_refusals_claim_nothing_about_the_host(capsys):
     out = capsys.readouterr().out
     assert "note: the API server refuses it by the chart CRDs of wasmcloud@2.7.0 (" in out
     assert "the host itself would run it" not in out
+    assert "; past it, the host would fail it too: backend-unknown\n" in out
 
 
 def test_without_a_catalog_nothing_is_said_of_the_host(capsys):

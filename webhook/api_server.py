@@ -130,7 +130,9 @@ class Admission:
             said = (
                 f"the API server refuses it by {self.crds.described} ({', '.join(self.refused_by)})"
             )
-            if self.hosts_known and not self.host_fails:
+            if self.host_fails:
+                said += "; past it, the host would fail it too: " + ", ".join(self.host_fails)
+            elif self.hosts_known:
                 said += "; the host itself would run it"
             return said
         if self.host_fails:
