@@ -167,3 +167,11 @@ def test_an_empty_config_changes_nothing(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(repo(tmp_path, "# nothing yet\n"))
     code, report = check_json(capsys, "apps")
     assert code == 1 and rules_found(report) == [("single-unnamed", "error")]
+
+
+def test_a_validator_from_parsed_flags_alone_is_the_default_one():
+    """bench/floor_asgi.py and library callers build one without the project config."""
+    from webhook.cli import build_parser, make_validator
+
+    validator = make_validator(build_parser().parse_args(["serve"]))
+    assert validator.policy.value == "upstream"

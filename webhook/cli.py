@@ -517,7 +517,7 @@ def make_validator(args: argparse.Namespace, facts: Facts = FRESH) -> Validator:
     disabled = [r for r, a in final.items() if a == "off"]
     try:
         return build_validator(
-            policy=Policy(args.policy),
+            policy=Policy(args.policy or Policy.UPSTREAM.value),  # unsettled: a library caller
             extra_rule_dirs=args.rules,
             catalog=load_catalog(getattr(args, "catalog", None)),
             actions=actions,
@@ -526,7 +526,7 @@ def make_validator(args: argparse.Namespace, facts: Facts = FRESH) -> Validator:
             facts=facts,
         )
     except UnknownRule as exc:
-        config: project_config.ProjectConfig | None = args.project
+        config: project_config.ProjectConfig | None = getattr(args, "project", None)
         given = {r for r, _ in args.rule_action[len(config.rule_actions) :]} if config else set()
         if config is None or exc.rule_id not in config.rule_actions or exc.rule_id in given:
             raise
