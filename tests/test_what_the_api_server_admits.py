@@ -112,3 +112,27 @@ def test_resolve_says_it_too(capsys):
     assert "  note: the API server admits it with the chart CRDs of wasmcloud@2.6.1; the host " in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize(
+    "crd",
+    [{}, [], "x", {"spec": 5}, {"spec": {"versions": 7}}, {"spec": {"versions": ["v1alpha1"]}},
+     {"spec": {"versions": [{"name": "v1alpha1", "schema": None}]}},
+     {"spec": {"versions": [{"name": "v1alpha1", "schema": {"openAPIV3Schema": {
+         "properties": {"spec": {"properties": []}}}}}]}}],
+)  # fmt: skip
+def test_a_crd_of_any_shape_reads_as_one_without_limits_or_rules(crd):
+    from webhook.api_server import Crds
+
+    read = Crds.as_read({"Workload": crd}, "https://127.0.0.1:6443")
+    assert read.limits == read.rules == frozenset() and not read.checked
+
+
+def test_a_crd_with_the_rules_and_limits_reads_as_checked_for_its_kind():
+    from webhook.api_server import Crds
+
+    entries = {"maxItems": 64, "x-kubernetes-validations": [{"rule": "true"}]}
+    crd = {"spec": {"versions": [{"name": "v1alpha1", "schema": {"openAPIV3Schema": {
+        "properties": {"spec": {"properties": {"hostInterfaces": entries}}}}}}]}}  # fmt: skip
+    read = Crds.as_read({"Workload": crd, "WorkloadDeployment": {}}, "here")
+    assert read.limits == read.rules == {"Workload"} and not read.checked

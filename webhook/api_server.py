@@ -74,7 +74,8 @@ class Crds:
 def _entries_schema(crd: Any, kind: str) -> dict[str, Any]:
     """The schema of ``kind``'s hostInterfaces list in its CRD, served at v1alpha1."""
     versions = _get(_get(crd, "spec"), "versions")
-    served = [v for v in versions if isinstance(v, dict) and v.get("name") == API_VERSION]
+    listed = versions if isinstance(versions, list) else []  # whatever the server sent
+    served = [v for v in listed if isinstance(v, dict) and v.get("name") == API_VERSION]
     schema = _get(_get(served[0], "schema"), "openAPIV3Schema") if served else {}
     for key in (*SPEC_PATHS[kind], "hostInterfaces"):
         schema = _get(_get(schema, "properties"), key)
