@@ -175,3 +175,14 @@ def test_a_validator_from_parsed_flags_alone_is_the_default_one():
 
     validator = make_validator(build_parser().parse_args(["serve"]))
     assert validator.policy.value == "upstream"
+
+
+def test_a_config_that_is_no_regular_file_is_refused_at_once(capsys, tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer for ever
+    assert main(["check", str(tmp_path), "--config", str(fifo)]) == 2
+    assert capsys.readouterr().err == f"bindcheck: {fifo}: <root>: not a regular file\n"
+    assert main(["check", str(tmp_path), "--config", str(tmp_path / "absent.yaml")]) == 2
+    assert "cannot read the config" in capsys.readouterr().err

@@ -96,6 +96,8 @@ def find(start: Path) -> Path | None:
 def load(path: Path) -> ProjectConfig:
     """Read and validate one config file; errors name the file, line and key."""
     source = str(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the read for ever
+        raise ConfigFileError(source, "", "not a regular file")
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_BYTES + 1)
