@@ -279,20 +279,33 @@ def test_a_world_serves_through_imports_or_exports_and_broader_interfaces():
     assert bound_ids(host(mock("p", ["wasi:logging/log"])), [iface("wasi:keyvalue/get")]) == [None]
 
 
-@upstream(WORKLOAD, "test_world_includes_bidirectional")
-def test_each_interface_may_come_from_imports_or_exports():
+def _pinned_until_2_6(tag: str, version: str) -> str:
+    """The suffix a test's interfaces carry at ``tag``: until v2.5.2 these tests pin a
+    version (``@0.1.0``), from v2.6.0 they do not."""
+    return f"@{version}" if tag < "v2.6" else ""
+
+
+@at_tags(WORKLOAD, "test_world_includes_bidirectional")
+def test_each_interface_may_come_from_imports_or_exports(tag):
+    at = _pinned_until_2_6(tag, "0.1.0")
     catalog = host(
-        mock("p", ["wasmcloud:messaging/handler"], ["wasmcloud:messaging/consumer,types"])
+        mock(
+            "p", [f"wasmcloud:messaging/handler{at}"], [f"wasmcloud:messaging/consumer,types{at}"]
+        ),
+        tag=tag,
     )
     for text in ["handler", "consumer,types", "handler,consumer,types"]:
-        assert bound_ids(catalog, [iface(f"wasmcloud:messaging/{text}")]) == ["p"]
-    assert bound_ids(catalog, [iface("wasmcloud:messaging/producer")]) == [None]
+        assert bound_ids(catalog, [iface(f"wasmcloud:messaging/{text}{at}")]) == ["p"]
+    assert bound_ids(catalog, [iface(f"wasmcloud:messaging/producer{at}")]) == [None]
 
 
-@upstream(WIT, "includes_bidirectional_covers_multi_interface_package")
-def test_a_package_split_over_several_world_entries_is_served_interface_by_interface():
+@at_tags(WIT, "includes_bidirectional_covers_multi_interface_package", since="v2.5.0")
+def test_a_package_split_over_several_world_entries_is_served_interface_by_interface(tag):
     catalog = host(
-        mock("pg", ["wasmcloud:postgres/types@0.1.1", "wasmcloud:postgres/query@0.1.1"], named=True)
+        mock(
+            "pg", ["wasmcloud:postgres/types@0.1.1", "wasmcloud:postgres/query@0.1.1"], named=True
+        ),
+        tag=tag,
     )
     entries = [
         iface("wasmcloud:postgres/query@0.1.1", "team-a"),
@@ -429,24 +442,21 @@ def test_a_logging_plugin_binds_the_logging_entry():
     assert bound_ids(catalog, [iface("wasi:logging/logging@0.1.0-draft")]) == ["logging-plugin"]
 
 
-@upstream(WORKLOAD, "test_multiple_plugins_multiple_components")
-def test_http_is_the_hosts_and_storage_goes_to_the_storage_plugin():
+@at_tags(WORKLOAD, "test_multiple_plugins_multiple_components")
+def test_http_is_the_hosts_and_storage_goes_to_the_storage_plugin(tag):
+    at = _pinned_until_2_6(tag, "0.2.0")
+    http, blobs, kv = (f"wasi:{t}{at}" for t in ("http/incoming-handler", "blobstore/blobstore",
+                                                  "keyvalue/store"))  # fmt: skip
     catalog = host(
-        mock("http-plugin", [], ["wasi:http/incoming-handler"]),
-        mock("storage-plugin", [], ["wasi:blobstore/blobstore", "wasi:keyvalue/store"]),
+        mock("http-plugin", [], [http]), mock("storage-plugin", [], [blobs, kv]), tag=tag
     )
-    entries = [
-        iface("wasi:http/incoming-handler"),
-        iface("wasi:blobstore/blobstore"),
-        iface("wasi:keyvalue/store"),
-    ]
+    entries = [iface(http), iface(blobs), iface(kv)]
     assert bound_ids(catalog, entries) == ["host", "storage-plugin", "storage-plugin"]
 
 
 @at_tags(WORKLOAD, "test_no_duplicate_bindings")
 def test_http_entries_never_reach_plugins_even_when_plugins_offer_http(tag):
-    # until v2.5.2 the test's interface is wasi:http/incoming-handler@0.2.0, from v2.6.0 unversioned
-    text = "wasi:http/incoming-handler" + ("@0.2.0" if tag < "v2.6" else "")
+    text = "wasi:http/incoming-handler" + _pinned_until_2_6(tag, "0.2.0")
     catalog = host(mock("http-plugin-1", [], [text]), mock("http-plugin-2", [], [text]), tag=tag)
     assert bound_ids(catalog, [iface(text)]) == ["host"]
 
