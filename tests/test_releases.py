@@ -232,3 +232,29 @@ def test_a_catalog_that_extends_a_release_keeps_the_rest_of_it(tmp_path):
     assert mine is not None and base is not None
     assert set(base.host_groups[0].plugins) - set(mine.host_groups[0].plugins) == {"wasi-blobstore"}
     assert mine.host == base.host and mine.source == str(file)
+
+
+def _two_keyvalue_servers(tmp_path, release: str):
+    catalog = tmp_path / f"two-kv-{release}.yaml"
+    catalog.write_text(
+        f"extends: {release}\n"
+        "plugins:\n"
+        "  - id: redis-kv\n"
+        "    worlds: [{namespace: wasi, package: keyvalue, imports: [store]}]\n"
+        "hostGroups:\n"
+        "  - {name: default, plugins: [redis-kv, wasi-keyvalue]}\n"
+    )
+    return load_catalog(str(catalog))
+
+
+def test_before_2_7_two_plugins_for_one_entry_bind_in_an_undefined_order(tmp_path):
+    """engine/workload.rs bind_plugins at v2.6.1 iterates a HashMap of plugins: with two
+    plain keyvalue servers either may take the entry; from v2.7.0 (9feb2fe6a) the first
+    by id does."""
+    entry = {"namespace": "wasi", "package": "keyvalue", "interfaces": ["store"]}
+    old = build_validator(catalog=_two_keyvalue_servers(tmp_path, "wasmcloud@2.6"))
+    [warning] = old.check(workload([entry])).violations
+    assert warning.rule == "plugin-order-undefined" and warning.action.value == "warn"
+    assert "'redis-kv' and 'wasi-keyvalue' all serve" in warning.message
+    new = build_validator(catalog=_two_keyvalue_servers(tmp_path, "wasmcloud@2.7"))
+    assert new.check(workload([entry])).violations == ()

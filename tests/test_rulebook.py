@@ -11,7 +11,7 @@ from conftest import ROOT, entry, workload
 from webhook.core import build_validator
 from webhook.export.plan import BUILDERS
 from webhook.rulebook import RULES, RuleSpec, Scope
-from webhook.runtime.catalog_files import load_catalog
+from webhook.runtime.catalog_files import load_catalog, parse_catalog
 from webhook.violations import Policy
 
 P = "spec.template.spec.hostInterfaces"
@@ -89,6 +89,18 @@ def test_entry_scoped_violations_name_the_entry_they_are_about():
     # The postgres entry without a database is also one the host, as started, cannot serve.
     planted = {rule: {k} for k, (rule, _) in enumerate(HOST_BREAKERS)}
     assert host == planted | {"plugin-unconfigured": {3, 4}}
-    # Both lists together reach every entry-scoped rule: none goes unchecked here.
+    # Two plain keyvalue servers on a host that tries plugins in hash order (v2.6)
+    two_servers = parse_catalog(
+        "extends: wasmcloud@2.6\nplugins: [{id: redis-kv, worlds: [{namespace: wasi, "
+        "package: keyvalue, imports: [store]}]}]\nhostGroups: [{name: default, plugins: "
+        "[redis-kv, wasi-keyvalue]}]\n",
+        "two-servers",
+    )
+    order = _entry_scoped(
+        [("plugin-order-undefined", entry(interfaces=["store"]))],
+        build_validator(Policy.UPSTREAM, catalog=two_servers),
+    )
+    assert order == {"plugin-order-undefined": {0}}
+    # The lists together reach every entry-scoped rule: none goes unchecked here.
     entry_rules = {s.id for s in RULES.values() if s.scope is Scope.ENTRY}
-    assert entry_rules == set(schema) | set(host)
+    assert entry_rules == set(schema) | set(host) | set(order)

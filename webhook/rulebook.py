@@ -200,6 +200,12 @@ ROUTE_COLLISION = RuleSpec(
     "Two entries reach a multiplexed plugin under one name; one backend replaces the other",
     _H, _L, Action.WARN, unexported=NOT_YET,
 )  # fmt: skip
+PLUGIN_ORDER_UNDEFINED = RuleSpec(
+    "plugin-order-undefined",
+    "Hosts that try plugins in a HashMap's order (before v2.7.0) may bind the entry to "
+    "any of several plugins",
+    _H, _E, Action.WARN, unexported=NOT_YET,
+)  # fmt: skip
 HTTP_HOST = RuleSpec(
     "http-host", "The HTTP entry point lacks a valid config.host for the host's router", _H, _L,
     unexported=NOT_YET, refused_by=Refuser.HOST,
@@ -241,8 +247,8 @@ RULES: dict[str, RuleSpec] = {
         SCHEMA_MIN_ITEMS, SCHEMA_UNKNOWN_FIELD, NAME_REQUIRED, NAME_UNIQUE,
         INTERFACE_UNAVAILABLE, PLUGIN_NAMED_INSTANCES, BACKEND_UNKNOWN, BACKEND_CONFIG_MISSING,
         BACKEND_CONFIG_INVALID, PLUGIN_CONFIG_MISSING, PLUGIN_UNCONFIGURED, BACKEND_IGNORED,
-        CONFIG_UNREAD, ROUTE_COLLISION, HTTP_HOST, HTTP_HOST_ALIAS, HOSTGROUP_UNMATCHED,
-        KIND_UNKNOWN, API_VERSION_UNKNOWN, RULE_ERROR, VIOLATIONS_TRUNCATED,
+        CONFIG_UNREAD, ROUTE_COLLISION, PLUGIN_ORDER_UNDEFINED, HTTP_HOST, HTTP_HOST_ALIAS,
+        HOSTGROUP_UNMATCHED, KIND_UNKNOWN, API_VERSION_UNKNOWN, RULE_ERROR, VIOLATIONS_TRUNCATED,
     )
 }  # fmt: skip
 """Every Python rule by id."""

@@ -25,6 +25,7 @@ from webhook.rulebook import (
     INTERFACE_UNAVAILABLE,
     PLUGIN_CONFIG_MISSING,
     PLUGIN_NAMED_INSTANCES,
+    PLUGIN_ORDER_UNDEFINED,
     PLUGIN_UNCONFIGURED,
     ROUTE_COLLISION,
 )
@@ -132,6 +133,8 @@ class _GroupCheck:
             claims.append(claim)
             if claim.plugin is not None:
                 out.extend(config)
+                if claim.rivals:
+                    out.append(self._undefined_order(claim, claim.plugin))
             elif not claim.host:
                 out.append(self._unavailable(claim))
         conflicts, collisions = holdings(claims)
@@ -181,6 +184,20 @@ class _GroupCheck:
         return (
             f"no plugin serves that combination of version and interfaces; for {label} it "
             f"offers {'; '.join(offers)}"
+        )
+
+    def _undefined_order(self, claim: Claim, taker: Plugin) -> Violation:
+        entry = claim.entry
+        others = ", ".join(f"'{p.id}'" for p in claim.rivals)
+        return PLUGIN_ORDER_UNDEFINED.at(
+            self._path(entry),
+            Reason.NOT_SUPPORTED,
+            f"[{entry.index}] requests {display(entry)}, which '{taker.id}' and {others} all "
+            f"serve, and hosts{self.where} try plugins in a HashMap's order (wasmCloud before "
+            "v2.7.0): which one binds can change from one host start to the next. bindcheck "
+            f"checked it as '{taker.id}' (id order) would serve it; keep one plugin for it, or "
+            "run v2.7.0 or later (plugins tried by id)",
+            entry=entry.index,
         )
 
     # Named instances

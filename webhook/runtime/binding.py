@@ -20,8 +20,9 @@ Follows ``UnresolvedWorkload::bind_plugins`` in crates/wash-runtime/src/engine/w
 Releases differ (``Catalog.host``, webhook/runtime/releases.py): before v2.7.0 rule 3
 does not exist and plugins are tried in a ``HashMap``'s order, before v2.5.0 rule 4
 does not (the first server takes every entry), and before v2.5.2 rule 1 leaves P3's
-``handler`` to plugin matching. Where hash order could choose between two servers,
-bindcheck assumes id order: the release catalogs have no package two plugins serve.
+``handler`` to plugin matching. Where hash order could choose between two servers
+(a catalog of one's own on an older release), bindcheck binds as id order would and
+records the other candidates (``Claim.rivals``), which the checks warn of.
 
 The host converts entries first (washlet/mod.rs): an empty name is no name and a
 version that is not strict semver is no version. Entries that become identical
@@ -54,6 +55,9 @@ class Claim:
     holding: tuple[str, str, str, str] | None = None
     """What the plugin keys the entry by, where two entries under one key clash (see
     :func:`holdings`); ``None`` when it holds nothing to compare."""
+    rivals: tuple[Plugin, ...] = ()
+    """Other plugins that take the entry instead when the host tries them in a
+    ``HashMap``'s order (``pluginOrder: hash``): which one binds is not defined."""
 
     def __post_init__(self) -> None:
         plugin, entry = self.plugin, self.entry
@@ -137,7 +141,9 @@ class Binder:
         pinned = self._pins.get(entry.name) if entry.name else None
         if pinned is not None:
             return Claim(entry, pinned if pinned in shape.servers else None, pinned=pinned)
-        return Claim(entry, shape.named if entry.name else shape.unnamed)
+        if entry.name:
+            return Claim(entry, shape.named, rivals=shape.named_rivals)
+        return Claim(entry, shape.unnamed, rivals=shape.unnamed_rivals)
 
     def _shape(
         self,
@@ -147,11 +153,15 @@ class Binder:
     ) -> _Shape:
         candidates = self.candidates.get(entry.package_key, ())
         servers = [p for p in candidates if p.serves(entry, version)]
-        if self.behaviour.named_deferral:
-            shape = _Shape(servers, _first_taker(servers, True), _first_taker(servers, False))
+        deferral = self.behaviour.named_deferral
+        if deferral:
+            named, unnamed = _first_taker(servers, True), _first_taker(servers, False)
         else:  # before v2.5.0 the first server takes every entry, named or not
-            first = servers[0] if servers else None
-            shape = _Shape(servers, first, first)
+            named = unnamed = servers[0] if servers else None
+        shape = _Shape(servers, named, unnamed)
+        if self.behaviour.plugin_order == "hash" and len(servers) > 1:
+            shape.named_rivals = _rivals(servers, named, True, deferral)
+            shape.unnamed_rivals = _rivals(servers, unnamed, False, deferral)
         size = len(key[0]) + len(key[1]) + len(key[2] or "") + sum(map(len, key[3]))
         if size <= self.MAX_SHAPE:
             if len(self._shapes) >= self.MAX_SHAPES:
@@ -160,11 +170,25 @@ class Binder:
         return shape
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Shape:
     servers: list[Plugin]
     named: Plugin | None
     unnamed: Plugin | None
+    named_rivals: tuple[Plugin, ...] = ()
+    unnamed_rivals: tuple[Plugin, ...] = ()
+
+
+def _rivals(
+    servers: list[Plugin], taker: Plugin | None, named: bool, deferral: bool
+) -> tuple[Plugin, ...]:
+    """The servers other than ``taker`` that some order of trying them lets take the
+    entry: with deferral, those of the kind it prefers when there is one, else all."""
+    able = servers
+    if deferral:
+        preferred = [p for p in servers if p.named_instances == named]
+        able = preferred or servers
+    return tuple(p for p in able if p is not taker)
 
 
 def _first_taker(servers: list[Plugin], named: bool) -> Plugin | None:
