@@ -186,3 +186,17 @@ def test_a_config_that_is_no_regular_file_is_refused_at_once(capsys, tmp_path):
     assert capsys.readouterr().err == f"bindcheck: {fifo}: <root>: not a regular file\n"
     assert main(["check", str(tmp_path), "--config", str(tmp_path / "absent.yaml")]) == 2
     assert "cannot read the config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "catalog"),
+    [(["check", "apps"], "wasmcloud@2.6"), (["check", "apps", "--kubeconfig", "k"], None),
+     (["audit"], None), (["audit", "--host", "wasmcloud@2.5"], "wasmcloud@2.5")],
+)  # fmt: skip
+def test_the_clusters_hosts_replace_the_configs_host(tmp_path, monkeypatch, argv, catalog):
+    from webhook.cli import _settle, build_parser
+
+    monkeypatch.chdir(repo(tmp_path, "host: wasmcloud@2.6\npolicy: strict\n"))
+    args = build_parser().parse_args(argv)
+    _settle(args)
+    assert args.catalog == catalog and args.policy == "strict"

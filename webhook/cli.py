@@ -483,7 +483,11 @@ def _settle(args: argparse.Namespace) -> None:
     if config is not None:
         if getattr(args, "policy", "") is None:
             args.policy = config.policy
-        cluster = getattr(args, "kubeconfig", None) or getattr(args, "discover_hosts", False)
+        cluster = (
+            args.command == "audit"  # always reads a cluster, $KUBECONFIG's by default
+            or getattr(args, "kubeconfig", None)
+            or getattr(args, "discover_hosts", False)
+        )
         if args.catalog is None and not cluster:  # the cluster's hosts replace the file's
             args.catalog = config.catalog
         if hasattr(args, "rules"):
