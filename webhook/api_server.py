@@ -26,6 +26,7 @@ from webhook.errors import ConfigError
 from webhook.rulebook import RULES, Refuser
 from webhook.runtime import releases
 from webhook.runtime.wit import parse_semver
+from webhook.violations import Action
 
 VARIANTS = {"chart": "2.7.0", "kustomize": "2.5.0"}
 """Each way of installing the CRDs, and the first release whose CRDs have the limits
@@ -164,13 +165,13 @@ def admission(
         if rule in crd_rules or refuser is Refuser.CRD_LIMITS:
             if outcome.kind in held:
                 refused.append(rule)
-            elif violation in outcome.denials:
+            elif violation.action is Action.DENY:
                 own.append(rule)
         elif refuser is Refuser.API_SERVER:
             refused.append(rule)
         elif refuser is Refuser.HOST:
             fails.append(rule)
-        elif violation in outcome.denials:
+        elif violation.action is Action.DENY:
             own.append(rule)
     # Every rule once, in the order the findings came.
     return Admission(

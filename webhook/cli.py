@@ -657,7 +657,7 @@ def _engine_messages(shown: bool) -> Iterator[None]:
         ENGINE_LOG.setLevel(logging.NOTSET)
 
 
-def _catalog_for_hosts(flag: str, catalog: str | None, validator: Validator | None) -> None:
+def _catalog_for_hosts(flag: str, catalog: str | None, validator: Validator) -> None:
     """With the cluster's hosts, ``--catalog`` may only name a file that extends a
     release: it then describes that release's hosts (webhook/fleet.py)."""
     if catalog is None:
@@ -667,8 +667,7 @@ def _catalog_for_hosts(flag: str, catalog: str | None, validator: Validator | No
             f"{flag} checks against the releases the cluster's hosts run: drop --host/"
             "--catalog, or give a catalog file that extends the release of some of them"
         )
-    loaded = validator.catalog if validator is not None else load_catalog(catalog)
-    if loaded is None or loaded.extends is None:
+    if validator.catalog is None or validator.catalog.extends is None:
         raise ConfigError(
             f"{flag} with --catalog takes a catalog that extends a release (extends: "
             f"{releases.DEFAULT}): it then describes the cluster's hosts of that release"
@@ -826,8 +825,6 @@ def _serve(args: argparse.Namespace) -> int:
     from webhook.memo import Remembering
     from webhook.serving import run_server
 
-    if args.discover_hosts:
-        _catalog_for_hosts("--discover-hosts", args.catalog, None)
     if (args.kubeconfig or args.context) and not args.discover_hosts:
         raise ConfigError("--kubeconfig and --context are for --discover-hosts")
 
@@ -838,7 +835,10 @@ def _serve(args: argparse.Namespace) -> int:
     def build() -> Validator:
         return make_validator(args, facts())
 
-    return run_server(args, build(), build, facts)
+    first = build()
+    if args.discover_hosts:
+        _catalog_for_hosts("--discover-hosts", args.catalog, first)
+    return run_server(args, first, build, facts)
 
 
 def _version(_: argparse.Namespace) -> int:

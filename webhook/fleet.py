@@ -118,11 +118,11 @@ def _groups(hosts: Iterable[ClusterHost], model: Catalog) -> tuple[HostGroup, ..
 
 
 def cluster_catalog(
-    release: str, hosts: list[ClusterHost], source: str, custom: Catalog | None = None
+    release: str, hosts: list[ClusterHost], source: str, model: Catalog | None = None
 ) -> Catalog:
-    """``release``'s model (or ``custom``, a catalog that extends that release), its host
+    """``release``'s model (or ``model``, a catalog that describes its hosts), its host
     groups replaced by the cluster's groups of ``hosts``."""
-    model = custom if custom is not None and describes(custom, release) else load_catalog(release)
+    model = model if model is not None else load_catalog(release)
     assert model is not None  # a release name always loads a model
     return model.model_copy(update={"host_groups": _groups(hosts, model), "source": source})
 
@@ -147,12 +147,16 @@ class Fleet:
         )
         # a catalog file that extends a release describes that release's hosts
         custom = base.catalog if base.catalog is not None and base.catalog.extends else None
-        self.validators = [
-            (name, dataclasses.replace(base, catalog=cluster_catalog(
-                name, [h for h in hosts if name in h.models], _source(name, custom), custom),
-                facts=facts()))
-            for name in names
-        ]  # fmt: skip
+        self.validators = []
+        for name in names:
+            own = custom if custom is not None and describes(custom, name) else None
+            source = f"the cluster's {name} hosts" + (
+                f", as {own.source} describes them" if own is not None else ""
+            )
+            catalog = cluster_catalog(name, [h for h in hosts if name in h.models], source, own)
+            self.validators.append(
+                (name, dataclasses.replace(base, catalog=catalog, facts=facts()))
+            )
         # a selector no host matches is judged against every group the cluster has
         everything = cluster_catalog(names[-1], hosts, "the cluster's Host objects")
         self.unmatched = dataclasses.replace(base, catalog=everything, facts=facts())
@@ -173,12 +177,6 @@ class Fleet:
         if len(outcomes) == 1:
             return outcomes[0][1]
         return _merged(outcomes)
-
-
-def _source(release: str, custom: Catalog | None) -> str:
-    if custom is not None and describes(custom, release):
-        return f"the cluster's {release} hosts, as {custom.source} describes them"
-    return f"the cluster's {release} hosts"
 
 
 def _merged(outcomes: list[tuple[str, Outcome | None]]) -> Outcome | None:

@@ -5,7 +5,7 @@ Read by ``check`` (and so by the pre-commit hook and the GitHub action), ``resol
 directory or the nearest parent up to the repository's root (the directory holding
 ``.git``); ``serve`` reads one only when ``--config`` names it, so a server never
 depends on the directory it was started in. The chart reads the same file from its
-``config`` value (charts/bindcheck/templates/_helpers.tpl, ``bindcheck.settings``).
+``config`` value (charts/bindcheck/templates/_helpers.tpl, ``bindcheck.projectConfig``).
 
 A flag given on the command line wins over the file; lists (``rules``, ``exclude``)
 add to it; ``ruleActions`` are overridden rule by rule. Paths in the file are relative
@@ -133,7 +133,8 @@ def parse(text: str, source: str, directory: Path) -> ProjectConfig:
         {f"ruleActions.{r}": line_of(node, ["ruleActions", r]) for r in settings.ruleActions}
     )
     catalog = settings.host or settings.catalog
-    files = [(f"rules.{i}", str(directory / r)) for i, r in enumerate(settings.rules)]
+    rules = tuple(str(directory / r) for r in settings.rules)
+    files = [(f"rules.{i}", r) for i, r in enumerate(rules)]
     if catalog is not None and catalog != "none" and not releases.is_release_name(catalog):
         catalog = str(directory / catalog)
         files.insert(0, ("catalog", catalog))
@@ -149,7 +150,7 @@ def parse(text: str, source: str, directory: Path) -> ProjectConfig:
         source=source,
         policy=settings.policy,
         catalog=catalog,
-        rules=tuple(str(directory / p) for p in settings.rules),
+        rules=rules,
         rule_actions=dict(settings.ruleActions),
         exclude=tuple(settings.exclude),
         fail_on_warnings=settings.failOnWarnings,

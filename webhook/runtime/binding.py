@@ -158,10 +158,12 @@ class Binder:
             named, unnamed = _first_taker(servers, True), _first_taker(servers, False)
         else:  # before v2.5.0 the first server takes every entry, named or not
             named = unnamed = servers[0] if servers else None
-        shape = _Shape(servers, named, unnamed)
         if self.behaviour.plugin_order == "hash" and len(servers) > 1:
-            shape.named_rivals = _rivals(servers, named, True, deferral)
-            shape.unnamed_rivals = _rivals(servers, unnamed, False, deferral)
+            rivals = (_rivals(servers, named, True, deferral),
+                      _rivals(servers, unnamed, False, deferral))  # fmt: skip
+        else:
+            rivals = ((), ())
+        shape = _Shape(servers, named, unnamed, *rivals)
         size = len(key[0]) + len(key[1]) + len(key[2] or "") + sum(map(len, key[3]))
         if size <= self.MAX_SHAPE:
             if len(self._shapes) >= self.MAX_SHAPES:
@@ -170,7 +172,7 @@ class Binder:
         return shape
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Shape:
     servers: list[Plugin]
     named: Plugin | None

@@ -50,11 +50,9 @@ def parse_catalog(text: str, source: str) -> Catalog:
     merged: dict[str, Any] = {}
     try:
         merged = _merged(data, source, 0)
-        catalog = _validated(merged, source)
-        extends = data.get("extends")  # a string: _merged refused anything else
-        return catalog.model_copy(update={"extends": extends}) if extends else catalog
+        return _validated(merged, source, data.get("extends"))  # _merged refused a non-name
     except CatalogError as exc:
-        if exc.line or exc.source != source or exc.path.startswith("line "):
+        if exc.line or exc.source != source:  # a release's own file, or placed already
             raise
         path = _own_path(exc.path.split(".") if exc.path else [], merged, data)
         if not path:  # the release's part, or the whole catalog: no line to point at
@@ -168,13 +166,13 @@ def _without(data: dict[str, Any], ids: Any, source: str, release: str) -> dict[
     return {"plugins": [p for p in data["plugins"] if p["id"] not in drop], "hostGroups": groups}
 
 
-def _validated(data: dict[str, Any], source: str) -> Catalog:
+def _validated(data: dict[str, Any], source: str, extends: str | None = None) -> Catalog:
     try:
         catalog = Catalog.model_validate(data)
     except ValidationError as exc:
         path, message = first_error(exc.errors())
         raise CatalogError(source, ".".join(path), message) from None
-    return catalog.model_copy(update={"source": source})
+    return catalog.model_copy(update={"source": source, "extends": extends})
 
 
 def catalog_json_schema() -> str:
