@@ -35,10 +35,13 @@ local f = io.open("{body}", "rb"); local body = f:read("*all"); f:close()
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 local n = 0
+-- wrk runs last 2 s or more, one after another: the second a run starts tells it from
+-- every other run, so names never recur from one round (or server) to the next
+local run = os.time()
 function request()
   n = n + 1
   -- every request but "repeated" ones gets a new value, so no verdict is ever reused
-  local b = {distinct} and body:gsub("VARYME", "t" .. tid .. "-" .. n) or body:gsub("VARYME", "same")
+  local b = {distinct} and body:gsub("VARYME", "t" .. tid .. "-" .. run .. "-" .. n) or body:gsub("VARYME", "same")
   return wrk.format(nil, nil, nil, b)
 end
 """

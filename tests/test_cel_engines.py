@@ -117,7 +117,7 @@ def test_a_rule_that_fails_at_evaluation_is_reported_not_raised(tmp_path):
 
 
 BUILTIN = build_validator(Policy.UPSTREAM)
-GUARDED = [r for r in BUILTIN.rules if r.only_if_shared]
+GUARDED = [r for r in CEL_ONLY.rules if r.only_if_shared]  # as CEL: the claim is about the text
 
 
 def test_the_shipped_pairwise_rules_declare_only_if_shared():
@@ -152,7 +152,7 @@ def test_an_unsound_only_if_shared_claim_is_what_the_property_catches():
     # agree on nothing that includes the version: a claim listing it would be wrong.
     text = (builtin_rules_dir() / "upstream-single-unnamed.yaml").read_text()
     wrong = text.replace("[namespace, package, name]", "[namespace, package, name, version]")
-    (rule,) = load_rule_text(wrong, "wrong.yaml", BUILTIN.engine)
+    (rule,) = load_rule_text(wrong, "wrong.yaml", BUILTIN.engine, native=False)
     full, guarded = _full_and_guarded(rule, [entry(version="0.2.0"), entry(version="0.2.1")])
     assert [v.rule for v in full] == ["single-unnamed"] and guarded == []
 

@@ -4,7 +4,10 @@ type-checked and their cost is bounded before they may run (webhook/cel/rules.py
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -258,6 +261,45 @@ def test_the_shipped_rules_are_within_the_cost_bound_the_loader_skips_for_them()
         for variable in rule.get("variables", []):
             bounds.define(variable["name"], parse_tree(variable["expression"]))
         bounds.estimate(parse_tree(rule["expression"]))  # raises CostError when over
+
+
+@pytest.mark.parametrize("engine", ["google", "celpy"])
+def test_the_shipped_rules_compile_and_type_check_as_cel_on_both_engines(engine):
+    # A server loads them to run natively and compiles nothing of them; this is where
+    # their text is compiled and type-checked (the reference build does it on load).
+    validator = build_validator(engine=engine, native=False)
+    shipped = [r for r in validator.rules if Path(r.source).parent == builtin_rules_dir()]
+    assert {r.id for r in shipped} == {"single-unnamed", "unique-entry"}
+    assert all(r.native is None and r.expression is not None for r in shipped)
+    assert all(program is not None for r in shipped for _, program in r.variables)
+
+
+def test_a_server_with_the_shipped_rules_never_loads_the_cel_engine(tmp_path):
+    # Every shipped rule runs natively: the CEL C++ library (about 8 MiB resident)
+    # stays out of the process until a rule needs it.
+    probe = (
+        "import sys\n"
+        "from webhook import cli\n"
+        "from webhook.memo import Remembering\n"
+        "args = cli.build_parser().parse_args(['serve', *sys.argv[1:]])\n"
+        "validator = cli.make_validator(args, Remembering(json_prints=True))\n"
+        "validator.check({'apiVersion': 'runtime.wasmcloud.dev/v1alpha1', 'kind': 'Workload',"
+        " 'metadata': {'name': 'w'}, 'spec': {'hostInterfaces': ["
+        "{'namespace': 'wasi', 'package': 'keyvalue', 'interfaces': ['store']},"
+        "{'namespace': 'wasi', 'package': 'keyvalue', 'interfaces': ['store']}]}})\n"
+        "print('cel_expr_python' in sys.modules)\n"
+    )
+
+    def loads_cel(*flags: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", probe, *flags], capture_output=True, text=True, timeout=60
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    assert loads_cel() == "False"
+    (tmp_path / "r.yaml").write_text(PIN_RULE)
+    assert loads_cel("--rules", str(tmp_path)) == "True"  # a rule of one's own is CEL
 
 
 def test_a_loaded_rules_field_path_reaches_the_export_as_a_literal(tmp_path):

@@ -158,15 +158,6 @@ def write_service_certs(out: Path, service: str, namespace: str) -> str:
     return write_certs(out, service_dns_names(service, namespace))
 
 
-def ensure_local_certs(cert_dir: Path) -> bool:
-    """Create a local CA and serving cert for localhost when none exist; True if created."""
-    if (cert_dir / "tls.crt").exists() and (cert_dir / "tls.key").exists():
-        return False
+def write_local_certs(cert_dir: Path) -> None:
+    """A local CA and a serving certificate for localhost (``serve`` without a pair)."""
     write_certs(cert_dir, ["localhost", "127.0.0.1", "::1"])
-    return True
-
-
-def not_after(cert_path: Path) -> float:
-    """Expiry of a PEM certificate as a Unix timestamp."""
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    return cert.not_valid_after_utc.timestamp()

@@ -27,12 +27,13 @@ import resource
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from webhook.client_trust import ClientTrust
+if TYPE_CHECKING:  # cryptography loads only with --client-ca (webhook/tls_files.py)
+    from webhook.client_trust import ClientTrust
 
 
 @dataclass(frozen=True, slots=True)

@@ -310,9 +310,7 @@ def build_validator(
     files = rule_files(builtin_rules_dir())
     for directory in extra_rule_dirs:
         files.extend(rule_files(directory))
-    rules = load_rules(files, cel)
-    if not native:
-        rules = [replace(rule, native=None) for rule in rules]
+    rules = load_rules(files, cel, native)
     validator = Validator(
         policy, rules, catalog, dict(actions or {}), frozenset(disabled), cel, facts
     )

@@ -20,10 +20,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from webhook.certs import ensure_local_certs, not_after
-from webhook.client_trust import ClientTrust
 from webhook.connections import Limits, https_server, loop_factory, raise_open_file_limit
 from webhook.core import Judge, Validator
 from webhook.discovery import connector, discover_once, watch_hosts
@@ -32,6 +30,10 @@ from webhook.facts import FRESH, Facts
 from webhook.fleet import ClusterHost, judge_for
 from webhook.runtime.releases import is_release_name
 from webhook.server import ServerState, create_app, json_log_line
+from webhook.tls_files import has_pair, not_after
+
+if TYPE_CHECKING:
+    from webhook.client_trust import ClientTrust
 
 POLL_SECONDS = 2.0
 
@@ -249,11 +251,14 @@ def run_server(
     setup_logging(args.log_level)
     log = logging.getLogger("bindcheck")
     cert_dir: Path = args.cert_dir
-    try:
-        created = ensure_local_certs(cert_dir)
-    except OSError as exc:
-        raise ConfigError(f"cannot use --cert-dir {cert_dir}: {_why(exc)}") from None
-    if created:
+    if not has_pair(cert_dir):
+        # cryptography loads only here and for --client-ca (webhook/tls_files.py says why)
+        from webhook.certs import write_local_certs
+
+        try:
+            write_local_certs(cert_dir)
+        except OSError as exc:
+            raise ConfigError(f"cannot use --cert-dir {cert_dir}: {_why(exc)}") from None
         log.info("created a local CA and serving certificate in %s", cert_dir)
         sys.stderr.write(
             f"Created a local CA in {cert_dir}/. Try:\n  curl --cacert {cert_dir}/ca.crt "
@@ -282,7 +287,11 @@ def run_server(
             files,
             limits.max_connections,
         )
-    trust = ClientTrust(args.client_ca) if args.client_ca is not None else None
+    trust = None
+    if args.client_ca is not None:
+        from webhook.client_trust import ClientTrust
+
+        trust = ClientTrust(args.client_ca)
     server = https_server(create_app(state), args.host, args.port, ctx, limits, trust)
     state.metrics.watch_serving(server.server_state.tasks, server.server_state.connections)
     for source in ("config", "certificates", *(("client-ca",) if trust else ())):

@@ -114,8 +114,9 @@ class Rule:
     scope: str
     message: str
     field_path: str
-    expression: Program
-    variables: tuple[tuple[str, Program], ...]
+    expression: Program | None
+    """``None`` when :attr:`native` runs the rule (then nothing of it is compiled)."""
+    variables: tuple[tuple[str, Program | None], ...]
     group_by: Program | None
     source: str
     line: int
@@ -168,8 +169,11 @@ def rule_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def load_rules(paths: Iterable[Path], engine: Engine) -> list[Rule]:
-    """Load and compile every rule in ``paths``; the first bad one raises with file and line."""
+def load_rules(paths: Iterable[Path], engine: Engine, native: bool = True) -> list[Rule]:
+    """Load and compile every rule in ``paths``; the first bad one raises with file and line.
+
+    ``native``: a rule whose CEL is the shipped text runs as Python and is not
+    compiled (see :func:`load_rule_text`)."""
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for path in paths:
@@ -177,7 +181,7 @@ def load_rules(paths: Iterable[Path], engine: Engine) -> list[Rule]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleLoadError(str(path), 0, f"cannot read rule file: {exc}") from None
-        for rule in load_rule_text(text, str(path), engine):
+        for rule in load_rule_text(text, str(path), engine, native):
             if rule.id in seen:
                 raise RuleLoadError(
                     str(path), rule.line, f"rule id {rule.id!r} already defined in {seen[rule.id]}"
@@ -187,8 +191,14 @@ def load_rules(paths: Iterable[Path], engine: Engine) -> list[Rule]:
     return rules
 
 
-def load_rule_text(text: str, source: str, engine: Engine) -> list[Rule]:
+def load_rule_text(text: str, source: str, engine: Engine, native: bool = True) -> list[Rule]:
     """Rules from one YAML text (one rule per document).
+
+    ``native``: a rule whose CEL is, byte for byte, a shipped rule's gets that rule's
+    Python evaluator (webhook/cel/native.py) and is not compiled: its text is the one
+    tests/test_rule_loading.py compiles, type-checks and bounds under both engines, and
+    the CEL engine then never loads (about 8 MiB of a server's memory). ``False``: every
+    rule is compiled and runs as CEL (the reference the evaluators are tested against).
 
     Read strictly, like manifests: duplicate keys, alias bombs, deep nesting and
     anything that is not plain data stop the load with file and line.
@@ -201,11 +211,11 @@ def load_rule_text(text: str, source: str, engine: Engine) -> list[Rule]:
     for node in nodes:
         if not isinstance(node, yaml.MappingNode):
             raise RuleLoadError(source, node.start_mark.line + 1, "a rule must be a mapping")
-        rules.append(_build_rule(node, source, engine))
+        rules.append(_build_rule(node, source, engine, native))
     return rules
 
 
-def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
+def _build_rule(node: yaml.MappingNode, source: str, engine: Engine, native: bool) -> Rule:
     line = node.start_mark.line + 1
     try:
         data = construct_config(node, source)
@@ -255,12 +265,9 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
 
     bounds = Estimator()
     texts = _cel_texts(data)
-    native = native_for(rule_id, *texts)
-    # A shipped rule's cost is known (tests/test_rule_loading.py bounds it): skipping the
-    # estimate spares every run the cost parser's start-up, about 150 ms.
-    bound_cost = native is None
+    evaluator = native_for(rule_id, *texts) if native else None
 
-    def compile_at(key: str, expression: Any, wants: str, variable: str = "") -> Program:
+    def compile_at(key: str, expression: Any, wants: str, variable: str = "") -> Program | None:
         """Compile, type-check (``wants``: bool, list or bools) and bound the cost."""
         if not isinstance(expression, str) or not expression.strip():
             raise fail(key.split("[")[0], f"{key} must be a CEL expression string")
@@ -269,10 +276,12 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
             raise RuleLoadError(
                 source, where, f"rule {rule_id!r}: {key} is over {MAX_EXPRESSION} characters"
             )
+        if evaluator is not None:
+            return None  # the shipped text, run as Python
         try:
             program = engine.compile(expression)
             produced = result_type(expression)
-            tree = parse_tree(expression) if bound_cost else None
+            tree = parse_tree(expression)
         except (CelCompileError, RecursionError) as exc:
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             message = f"rule {rule_id!r}: {key} does not compile: {reason}"
@@ -284,9 +293,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
                 f"rule {rule_id!r}: {key} returns {produced}; it must return {_DESCRIBED[wants]}",
             )
         try:
-            if tree is None:
-                pass
-            elif variable:
+            if variable:
                 bounds.define(variable, tree)
             else:
                 bounds.estimate(tree)
@@ -352,7 +359,7 @@ def _build_rule(node: yaml.MappingNode, source: str, engine: Engine) -> Rule:
             if shared and len(shared) < len(SHAREABLE_FIELDS)
             else None
         ),
-        native=native,
+        native=evaluator,
         cel=(tuple(texts[0]), texts[1], texts[2]),
     )
 
@@ -425,8 +432,11 @@ def _failure(exc: CelEvalError) -> str:
 def _evaluate(
     rule: Rule, workload: Workload, bound: Bound, entries: list[HostInterface]
 ) -> list[Violation]:
+    # A rule loaded to run natively has nothing compiled; it never comes here
+    assert rule.expression is not None, f"rule {rule.id!r} was loaded to run natively"
     variables: dict[str, Any] = {}
     for name, program in rule.variables:
+        assert program is not None  # compiled with the expression
         variables[name] = bound.run(program, variables)
     result = bound.run(rule.expression, variables)
     if rule.scope == "list":
