@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import subprocess
-import sys
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from servers import heavy_libraries_serving_loads
 
 from webhook.certs import make_ca, make_leaf, pem, write_local_certs
 from webhook.tls_files import has_pair, not_after
@@ -99,19 +98,4 @@ def test_serving_with_a_pair_and_no_client_ca_never_loads_cryptography(tmp_path)
     # Its Rust library and second OpenSSL are about 8 MiB resident; the serving path
     # reads its pair with the standard library (webhook/tls_files.py).
     write_local_certs(tmp_path)
-    probe = f"""
-import sys
-from pathlib import Path
-from webhook import cli, serving
-from webhook.memo import Remembering
-from webhook.server import ServerState, create_app
-args = cli.build_parser().parse_args(["serve", "--cert-dir", {str(tmp_path)!r}])
-validator = cli.make_validator(args, Remembering(json_prints=True))
-serving.tls_context(args.cert_dir, None)
-serving.not_after(args.cert_dir / "tls.crt")
-create_app(ServerState(validator))
-print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"cryptography", "cel_expr_python"}}))
-"""
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+    assert heavy_libraries_serving_loads(tmp_path) == set()

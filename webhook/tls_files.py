@@ -44,9 +44,8 @@ def not_after(cert_path: Path) -> float:
 
 
 def _validity_end(der: bytes) -> float:
-    certificate = _element(der, 0, _SEQUENCE)
-    start, _ = _element(der, certificate[0], _SEQUENCE)  # tbsCertificate
-    at = start
+    inside, _ = _element(der, 0, _SEQUENCE)  # Certificate
+    at, _ = _element(der, inside, _SEQUENCE)  # tbsCertificate
     if der[at] == _VERSION:  # [0] EXPLICIT version, absent in v1 certificates
         at = _element(der, at)[1]
     for _ in range(3):  # serialNumber, signature, issuer

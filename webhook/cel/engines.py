@@ -60,9 +60,13 @@ class GoogleEngine:
         # library (about 8 MiB of a server's memory). An engine's own, as each
         # validator's is: a reload compiles in a worker thread while reviews run.
         self._env: Any = None
+        self._error_type: Any = None
 
     def _environment(self) -> Any:
         if self._env is None:
+            from cel_expr_python import cel
+
+            self._error_type = cel.Type.ERROR
             self._env = _environment()
         return self._env
 
@@ -74,9 +78,8 @@ class GoogleEngine:
         return _GoogleProgram(compiled, _SELF.search(expression) is not None)
 
     def bind(self, self_list: list[dict[str, Any]]) -> Bound:
-        from cel_expr_python import cel
-
-        return _GoogleBound(self._environment(), cel.Type.ERROR, self_list)
+        env = self._environment()
+        return _GoogleBound(env, self._error_type, self_list)
 
 
 _SELF = re.compile(r"\bself\b")
