@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup demo tools envtest test lint bench soak
+.PHONY: setup demo tools envtest test lint bench profile soak
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ bench: setup  ## print latency and throughput figures (not a test); AGAINST=DIR:
 	$(PY) bench/server_bench.py
 	$(PY) bench/apiserver_bench.py
 	$(if $(AGAINST),$(PY) bench/pair_bench.py --against $(AGAINST))
+
+profile: setup  ## where a served review's time goes under load, by phase (py-spy samples; needs wrk)
+	$(PY) bench/profile_server.py
 
 soak: setup  ## 60 s at concurrency 64, every answer checked, memory growth measured
 	$(PY) bench/soak.py --duration 60 --concurrency 64
