@@ -8,6 +8,10 @@ webhook/connections.py's bounds, so the two rows price those bounds on their own
 (webhook.server's parser, webhook.admission.review with the validator ``serve``
 builds): bindcheck minus /validate's own bookkeeping (body bounds, metrics, the
 decision log), so the row prices the checks under load and the bookkeeping apart.
+``bookkept`` is bindcheck's own app (webhook.server.create_app, served as ``serve``
+serves it, decision lines on) whose judge judges nothing: every review is parsed,
+answered allowed, counted and logged, unchecked. It is bindcheck minus the checks,
+so the row says what the rest of /validate leaves the checks of the floor's rate.
 """
 
 from __future__ import annotations
@@ -36,6 +40,26 @@ def bindcheck_judge() -> Callable[[bytes], dict[str, Any]]:
 
     validator = make_validator(build_parser().parse_args(["serve"]), Remembering(json_prints=True))
     return lambda body: review(validator, _parse(body)).response
+
+
+class JudgesNothing:
+    """A judge for which no object is ours: ``review`` answers allowed without a check."""
+
+    def check(self, obj: Any) -> None:
+        return None
+
+
+def bookkept_app() -> Any:
+    from webhook.cli import build_parser, make_validator
+    from webhook.memo import Remembering
+    from webhook.server import ServerState, create_app
+    from webhook.serving import setup_logging
+
+    setup_logging("info")  # decision lines on, as ``serve`` logs by default
+    validator = make_validator(build_parser().parse_args(["serve"]), Remembering(json_prints=True))
+    state = ServerState(validator)
+    state.judge = JudgesNothing()
+    return create_app(state)
 
 
 async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
@@ -67,9 +91,10 @@ def main() -> None:
     if mode == "checked":
         global JUDGE
         JUDGE = bindcheck_judge()
-    if mode in ("guarded", "checked"):
+    if mode in ("guarded", "checked", "bookkept"):
+        served = bookkept_app() if mode == "bookkept" else app
         limits = Limits()
-        serve(https_server(app, "127.0.0.1", port, context, limits), limits)
+        serve(https_server(served, "127.0.0.1", port, context, limits), limits)
         return
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", loop="uvloop",
                             log_level="warning", access_log=False,

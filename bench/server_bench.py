@@ -159,6 +159,8 @@ FLOORS = {
     "guarded": "the same app behind bindcheck's connection bounds (webhook/connections.py)",
     "checked": "guarded, also parsing and judging each review as bindcheck does: bindcheck "
     "minus /validate's bookkeeping (body bounds, metrics, decision log)",
+    "bookkept": "bindcheck's own app whose judge judges nothing: parsed, answered, counted and "
+    "logged, unchecked (bindcheck minus the checks)",
     "go": "Go net/http + encoding/json, GOMAXPROCS=1 (bench/floor_go)",
 }
 
@@ -190,7 +192,7 @@ def main() -> None:
                 scripts[n, mode] = tmpdir / f"post-{n}-{mode}.lua"
                 flag = "false" if mode == "repeated" else "true"
                 scripts[n, mode].write_text(LUA.format(body=body, distinct=flag))
-        names = ["asgi", "guarded", "checked", "go", "bindcheck"] + (
+        names = ["asgi", "guarded", "checked", "bookkept", "go", "bindcheck"] + (
             ["before"] if opts.compare else []
         )
         ports = {name: free_port() for name in names}
@@ -202,6 +204,8 @@ def main() -> None:
             "asgi": serve([*floor, "plain", str(ports["asgi"]), str(certs)], ports["asgi"]),
             "guarded": serve([*floor, "guarded", str(ports["guarded"]), str(certs)], ports["guarded"]),
             "checked": serve([*floor, "checked", str(ports["checked"]), str(certs)], ports["checked"]),
+            "bookkept": serve([*floor, "bookkept", str(ports["bookkept"]), str(certs)],
+                              ports["bookkept"]),
         }  # fmt: skip
         binary = go_floor(Path.home() / ".cache" / "bindcheck" / "bench")
         if binary is not None:
@@ -229,7 +233,7 @@ def main() -> None:
             print("x: bindcheck / the asgi floor (rps) and bindcheck / asgi floor (p99); the floors "
                   "run on distinct bodies only")  # fmt: skip
             head = (f"{'entries':>7} {'conc':>4} {'bodies':>8} | {'asgi rps':>8} {'p99':>7} | "
-                    f"{'guarded':>8} {'checked':>8} {'go rps':>8} | {'ours rps':>8} {'p50':>7} {'p99':>7} | "
+                    f"{'guarded':>8} {'checked':>8} {'bookkept':>8} {'go rps':>8} | {'ours rps':>8} {'p50':>7} {'p99':>7} | "
                     f"{'rps x':>5} {'p99 x':>5}")  # fmt: skip
             print(head + (f" | {'before':>8} {'p99':>7} {'rps x':>5}" if opts.compare else ""))
             for n in opts.entries:
@@ -237,7 +241,8 @@ def main() -> None:
                     for mode in opts.bodies:
                         servers = ["asgi", "bindcheck"] + (["before"] if opts.compare else [])
                         if mode == "distinct":
-                            servers[1:1] = [x for x in ("guarded", "checked", "go") if x in procs]
+                            floors = ("guarded", "checked", "bookkept", "go")
+                            servers[1:1] = [x for x in floors if x in procs]
                         runs: dict[str, list[dict]] = {name: [] for name in servers}
                         for name in servers:
                             wrk(ports[name], scripts[n, mode], c, "2s")  # warm-up, discarded
@@ -251,10 +256,10 @@ def main() -> None:
                         got = {name: median(r) for name, r in runs.items()}
                         base, mine, before = got["asgi"], got["bindcheck"], got.get("before")
                         extra = {x: f"{got[x]['rps']:>8.0f}" if x in got else f"{'-':>8}"
-                                 for x in ("guarded", "checked", "go")}  # fmt: skip
+                                 for x in ("guarded", "checked", "bookkept", "go")}  # fmt: skip
                         errors = " ".join(g["errors"] for g in got.values() if g["errors"])
                         print(f"{n:>7} {c:>4} {mode:>8} | {base['rps']:>8.0f} {base['p99']:>6.2f}m | "
-                              f"{extra['guarded']} {extra['checked']} {extra['go']} | "
+                              f"{extra['guarded']} {extra['checked']} {extra['bookkept']} {extra['go']} | "
                               f"{mine['rps']:>8.0f} "
                               f"{mine['p50']:>6.2f}m {mine['p99']:>6.2f}m | "
                               f"{mine['rps'] / base['rps']:>5.2f} {mine['p99'] / base['p99']:>5.2f}"
