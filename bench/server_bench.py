@@ -116,6 +116,15 @@ def verdict(port: int, body: Path, ca: Path) -> bool:
     return bool(answer["response"]["allowed"])
 
 
+def checks_budget(floor: float, bookkept: float, ours: float) -> str:
+    """What the checks cost a review under this load (bindcheck's time a request less the
+    bookkept floor's, which is bindcheck without them), and what 0.5x the floor's rate
+    leaves them: two floor requests less the bookkept one."""
+    cost = (1 / ours - 1 / bookkept) * 1e6
+    budget = (2 / floor - 1 / bookkept) * 1e6
+    return f"the checks: {cost:.1f} us a review under this load; at 0.5x the floor, {budget:.1f} us"
+
+
 def median(runs: list[dict]) -> dict:
     """The median of each figure over a row's rounds (errors: any round's)."""
     out = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")}
@@ -266,6 +275,9 @@ def main() -> None:
                               + (f" | {before['rps']:>8.0f} {before['p99']:>6.2f}m "
                                  f"{before['rps'] / base['rps']:>5.2f}" if before else "")
                               + (f"  ERRORS: {errors}" if errors else ""))  # fmt: skip
+                        if "bookkept" in got:
+                            print(" " * 16 + checks_budget(base["rps"], got["bookkept"]["rps"],
+                                                           mine["rps"]))  # fmt: skip
             print("RSS after the bench, MiB: "
                   + ", ".join(f"{name} {rss_mib(p):.0f}" for name, p in procs.items()))  # fmt: skip
             print("goals (issue 24): distinct rps x >= 0.5 at 3 and 64 entries, p99 x <= 2, "
