@@ -137,7 +137,12 @@ def serve(
     proc = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd or ROOT, env=env
     )
-    wait_for_port(port, proc)
+    try:
+        wait_for_port(port, proc)
+    except RuntimeError as exc:  # a bad --serve-arg, say: its error went to /dev/null
+        proc.kill()
+        proc.wait()
+        sys.exit(f"{exc}: {' '.join(argv)}\nrun that command by hand to see its error")
     return proc
 
 
@@ -186,6 +191,11 @@ def main() -> None:
     parser.add_argument(
         "--compare", type=Path, help="also serve bindcheck from this checkout (an older commit)"
     )
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], metavar="ARG",
+        help="pass ARG to bindcheck serve (repeat it), e.g. --serve-arg=--catalog "
+        "--serve-arg=none: what the rows cost with a check left out",
+    )  # fmt: skip
     opts = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("server_bench needs wrk: apt-get install wrk")
@@ -206,7 +216,8 @@ def main() -> None:
         )
         ports = {name: free_port() for name in names}
         floor = [sys.executable, str(ROOT / "bench" / "floor_asgi.py")]
-        ours = [sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1"]
+        ours = [sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
+                *opts.serve_arg]  # fmt: skip
         procs = {
             "bindcheck": serve([*ours, "--port", str(ports["bindcheck"]), "--cert-dir", str(certs)],
                                ports["bindcheck"]),
@@ -232,6 +243,8 @@ def main() -> None:
                     )
             print(f"loopback HTTPS, one process each, wrk -t2; per row the median of "
                   f"{opts.rounds} rounds of {opts.duration}, the servers taking turns")  # fmt: skip
+            if opts.serve_arg:  # the row is not the default server's: say so above it
+                print(f"bindcheck served with: {' '.join(opts.serve_arg)}")
             for name, what in FLOORS.items():
                 print(
                     f"{name} floor: {what}"
