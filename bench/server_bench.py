@@ -218,23 +218,24 @@ def main() -> None:
         floor = [sys.executable, str(ROOT / "bench" / "floor_asgi.py")]
         ours = [sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
                 *opts.serve_arg]  # fmt: skip
-        procs = {
-            "bindcheck": serve([*ours, "--port", str(ports["bindcheck"]), "--cert-dir", str(certs)],
-                               ports["bindcheck"]),
-            "asgi": serve([*floor, "plain", str(ports["asgi"]), str(certs)], ports["asgi"]),
-            "guarded": serve([*floor, "guarded", str(ports["guarded"]), str(certs)], ports["guarded"]),
-            "checked": serve([*floor, "checked", str(ports["checked"]), str(certs)], ports["checked"]),
-            "bookkept": serve([*floor, "bookkept", str(ports["bookkept"]), str(certs)],
-                              ports["bookkept"]),
+        go = go_floor(Path.home() / ".cache" / "bindcheck" / "bench")
+        starts = {
+            "bindcheck": ([*ours, "--port", str(ports["bindcheck"]), "--cert-dir", str(certs)], {}),
+            "asgi": ([*floor, "plain", str(ports["asgi"]), str(certs)], {}),
+            "guarded": ([*floor, "guarded", str(ports["guarded"]), str(certs)], {}),
+            "checked": ([*floor, "checked", str(ports["checked"]), str(certs)], {}),
+            "bookkept": ([*floor, "bookkept", str(ports["bookkept"]), str(certs)], {}),
         }  # fmt: skip
-        binary = go_floor(Path.home() / ".cache" / "bindcheck" / "bench")
-        if binary is not None:
-            procs["go"] = serve([str(binary), f"127.0.0.1:{ports['go']}", str(certs)], ports["go"],
-                                env={**os.environ, "GOMAXPROCS": "1"})  # fmt: skip
+        if go is not None:
+            starts["go"] = ([str(go), f"127.0.0.1:{ports['go']}", str(certs)],
+                            {"env": {**os.environ, "GOMAXPROCS": "1"}})  # fmt: skip
         if opts.compare:  # -m webhook.cli from its own directory imports that tree's code
-            procs["before"] = serve([*ours, "--port", str(ports["before"]), "--cert-dir", str(certs)],
-                                    ports["before"], cwd=opts.compare)  # fmt: skip
-        try:
+            starts["before"] = ([*ours, "--port", str(ports["before"]), "--cert-dir", str(certs)],
+                                {"cwd": opts.compare})  # fmt: skip
+        procs: dict[str, subprocess.Popen] = {}
+        try:  # started inside, so one that fails to start stops those before it
+            for name, (argv, options) in starts.items():
+                procs[name] = serve(argv, ports[name], **options)
             for n, mode in scripts:  # a bench of the wrong verdict measures nothing
                 body = tmpdir / f"review-{n}-{mode}.json"
                 if verdict(ports["bindcheck"], body, certs / "ca.crt") != ALLOWED[mode]:
